@@ -1,0 +1,1 @@
+"""Datasets: real photo patches, procedural scenes and masks. Deterministic given a seed."""

@@ -1,0 +1,55 @@
+"""Gradio glue shared by the tabs: user-facing errors and notices."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import logging
+from collections.abc import Callable
+
+import gradio as gr
+
+from demos.input_guard import InputError
+from models.hub import ModelUnavailable
+
+logger = logging.getLogger(__name__)
+
+
+def user_errors(fn: Callable) -> Callable:
+    """Turn the errors a person can act on into gr.Error (shown in the UI, server unharmed)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (InputError, ModelUnavailable) as exc:
+            raise gr.Error(str(exc), title="Cannot do that") from exc
+
+    return wrapper
+
+
+def notices_markdown(notices: list[str]) -> str:
+    return "\n".join(f"- ⚠️ {n}" for n in notices) if notices else ""
+
+
+class UploadedImage(gr.Image):
+    """gr.Image that hands the handler the uploaded file untouched (a path, or bytes for a data
+    URL): the input guard does all decoding, so a corrupt or non-image file gets its clear message
+    instead of a preprocessing error."""
+
+    is_template = True  # rendered by the frontend as a plain Image
+
+    def preprocess(self, payload):  # type: ignore[override]
+        if payload is None:
+            return None
+        if payload.url and payload.url.startswith("data:"):
+            try:
+                return base64.b64decode(payload.url.split(",", 1)[1], validate=False)
+            except (ValueError, IndexError) as exc:
+                raise gr.Error("The pasted image data could not be decoded.") from exc
+        return str(payload.path)
+
+
+def image_input(label: str = "Input image") -> gr.Image:
+    return UploadedImage(label=label, type="filepath", image_mode=None,
+                         sources=["upload", "clipboard"], height=320)  # fmt: skip

@@ -1,0 +1,1 @@
+"""Evaluation metrics for generated images (PSNR, SSIM, Frechet distance)."""

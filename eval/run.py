@@ -1,0 +1,82 @@
+"""Benchmark runner: `python -m eval.run [task ...]` (default: all tasks).
+
+Writes eval/results/<task>.json (per method, per image and mean, with the checkpoint's name,
+source and sha256, the dataset, each metric's definition, the machine and the date) and a flat
+eval/results/<task>.csv. The dashboard and the model cards read these files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime
+import importlib
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+TASKS = {"superres": "eval.superres"}  # each module has run(progress=...) and csv_rows(result)
+
+
+def machine() -> dict:
+    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "torch": torch.__version__, "python": platform.python_version()}  # fmt: skip
+
+
+def run_task(task: str, results_dir: Path = RESULTS_DIR, **kwargs) -> dict:
+    module = importlib.import_module(TASKS[task])
+    start = time.time()
+
+    def progress(fraction: float, what: str) -> None:
+        bar = "#" * int(fraction * 30)
+        print(f"\r[{bar:<30}] {fraction:5.1%} {task}: {what:<40}", end="", file=sys.stderr, flush=True)
+
+    result = module.run(progress=progress, **kwargs)
+    print(file=sys.stderr)
+    result.update({"task": task, "date": datetime.datetime.now().isoformat(timespec="seconds"),
+                   "machine": machine(), "wall_seconds": round(time.time() - start, 1)})  # fmt: skip
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / f"{task}.json").write_text(json.dumps(result, indent=2, default=float))
+    rows = module.csv_rows(result)
+    if rows:
+        fields = list(dict.fromkeys(k for row in rows for k in row))
+        with open(results_dir / f"{task}.csv", "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(rows)
+    return result
+
+
+def summary(result: dict) -> str:
+    lines = [f"{result['task']} ({result['wall_seconds']} s)"]
+    for method, r in result["methods"].items():
+        if "mean" in r:
+            lines.append(f"  {method:<24} " + "  ".join(f"{k}={v:.4g}" for k, v in r["mean"].items()))
+        else:
+            lines.append(f"  {method:<24} unavailable: {r.get('error')}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m eval.run", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    p.add_argument("tasks", nargs="*", help=f"any of {', '.join(TASKS)} (default: all)")
+    p.add_argument("--out", type=Path, default=RESULTS_DIR)
+    args = p.parse_args(argv)
+    unknown = [t for t in args.tasks if t not in TASKS]
+    if unknown:
+        p.error(f"unknown task(s) {', '.join(unknown)}; choose from {', '.join(TASKS)}")
+    for task in args.tasks or list(TASKS):
+        print(summary(run_task(task, args.out)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,73 @@
+"""Startup benchmark: seconds from `python app.py` to the first HTTP 200, and the import time.
+
+    python -m eval.startup [--runs 3]
+
+Target (foundation issue): ready in under 15 s on a 2-core CPU. Nothing loads a model at start,
+so this measures imports and building the UI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def import_seconds() -> float:
+    code = "import time; t = time.perf_counter(); import app; print(time.perf_counter() - t)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         check=True)  # fmt: skip
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def seconds_to_first_200(timeout: float = 120.0) -> float:
+    port = free_port()
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
+           "GRADIO_ANALYTICS_ENABLED": "False"}  # fmt: skip
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        while time.perf_counter() - start < timeout:
+            if proc.poll() is not None:
+                raise RuntimeError(f"app.py exited early with code {proc.returncode}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
+                    if r.status == 200:
+                        return time.perf_counter() - start
+            except OSError:
+                time.sleep(0.1)
+        raise TimeoutError(f"no HTTP 200 within {timeout} s")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m eval.startup", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    p.add_argument("--runs", type=int, default=3)
+    args = p.parse_args(argv)
+    imports = [import_seconds() for _ in range(args.runs)]
+    ready = [seconds_to_first_200() for _ in range(args.runs)]
+    print(f"import app:            {min(imports):.2f} s best, {max(imports):.2f} s worst ({args.runs} runs)")
+    print(f"python app.py -> 200:  {min(ready):.2f} s best, {max(ready):.2f} s worst ({args.runs} runs)")
+    print(f"machine: {os.cpu_count()} CPUs; target: ready in under 15 s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

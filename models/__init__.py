@@ -1,0 +1,1 @@
+"""Models: architectures, inference helpers and checkpoint loading. Never imports gradio."""

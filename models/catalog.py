@@ -1,0 +1,96 @@
+"""Every model the app knows, by name.
+
+An entry names its class (imported lazily, as "module:Class"), the embedded checkpoint directory
+under models/weights/ (trained by this project, PyTorchModelHubMixin layout), and optionally a Hub
+checkpoint pinned to a commit. Hub checkpoints in another project's format say how to read them:
+the file, its format, the constructor arguments, where the state dict sits and which key prefixes
+to strip. hub.load() turns an entry into a model.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+
+HubFormat = Literal["mixin", "safetensors", "torch"]
+
+
+@dataclass(frozen=True)
+class HubCheckpoint:
+    """A checkpoint on the Hugging Face Hub, pinned to a commit.
+
+    format "mixin": a PyTorchModelHubMixin repo (config.json + model.safetensors);
+    "safetensors": one safetensors file; "torch": a pickled torch file, only ever read with
+    torch.load(weights_only=True).
+    """
+
+    repo_id: str
+    revision: str
+    filename: str = "model.safetensors"
+    format: HubFormat = "mixin"
+    config: dict = field(default_factory=dict)  # constructor kwargs (formats other than mixin)
+    state_dict_key: str | None = None  # e.g. "state_dict" inside a training checkpoint
+    strip_prefixes: tuple[str, ...] = ()  # e.g. ("_orig_mod.", "module.")
+    license: str = ""
+    citation: str = ""
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    name: str
+    cls: str  # "models.srresnet:SRResNet"
+    task: str  # the tab / benchmark that uses it
+    title: str  # what the UI calls it
+    embedded: str | None = None  # directory name under models/weights (also the Hub fallback)
+    hub: HubCheckpoint | None = None
+    description: str = ""
+
+    def model_class(self) -> type:
+        module, _, attr = self.cls.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+    @property
+    def embedded_dir(self) -> Path | None:
+        return WEIGHTS_DIR / self.embedded if self.embedded else None
+
+
+CATALOG: dict[str, CatalogEntry] = {}
+
+
+def register(entry: CatalogEntry) -> CatalogEntry:
+    if entry.name in CATALOG:
+        raise ValueError(f"duplicate catalog entry {entry.name!r}")
+    if entry.embedded is None and entry.hub is None:
+        raise ValueError(f"catalog entry {entry.name!r} has neither an embedded nor a Hub checkpoint")
+    CATALOG[entry.name] = entry
+    return entry
+
+
+def get_entry(name: str) -> CatalogEntry:
+    try:
+        return CATALOG[name]
+    except KeyError:
+        known = ", ".join(sorted(CATALOG)) or "none"
+        raise KeyError(f"unknown model {name!r}; the catalog has: {known}") from None
+
+
+def entries_for(task: str) -> list[CatalogEntry]:
+    return [e for e in CATALOG.values() if e.task == task]
+
+
+# --- the catalog -----------------------------------------------------------------------------
+
+register(CatalogEntry(
+    name="srresnet-x4", cls="models.srresnet:SRResNet", task="superres", title="SRResNet (MSE)",
+    embedded="srresnet-x4",
+    description="SRResNet x4 trained here with pixel MSE on real photo patches (small: see card).",
+))  # fmt: skip
+register(CatalogEntry(
+    name="srgan-x4", cls="models.srresnet:SRResNet", task="superres", title="SRGAN",
+    embedded="srgan-x4",
+    description="SRGAN x4: the SRResNet above fine-tuned adversarially here (see card).",
+))  # fmt: skip

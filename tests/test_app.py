@@ -1,0 +1,86 @@
+"""The app builds, launches and answers a real client over HTTP."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from PIL import Image
+
+import app
+from demos import superres
+from eval.metrics import psnr, ssim
+
+EXAMPLE = Path(superres.EXAMPLES_DIR) / "astronaut_256.png"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_every_tab_builds():
+    demo = app.build_app()
+    assert isinstance(demo, gr.Blocks)
+    titles = {b.label for b in demo.blocks.values() if isinstance(b, gr.Tab)}
+    assert {t.TITLE for t in app.TABS} <= titles
+
+
+@pytest.fixture(scope="module")
+def client():
+    demo = app.build_app()
+    demo.queue()
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
+                show_error=True)  # fmt: skip
+    try:
+        yield Client(f"http://127.0.0.1:{port}/", verbose=False)
+    finally:
+        demo.close()
+
+
+def table_rows(table: dict) -> dict[str, list]:
+    return {row[0]: row for row in table["data"]}
+
+
+def test_compare_mode_scores_bicubic_correctly(client):
+    gallery, table, notices, png = client.predict(
+        handle_file(str(EXAMPLE)), superres.MODE_COMPARE, api_name="/super_resolve")
+    # Expected, computed here independently of the app: PIL bicubic down and up by 4.
+    gt = np.asarray(Image.open(EXAMPLE).convert("RGB"))
+    lr = Image.fromarray(gt).resize((64, 64), Image.Resampling.BICUBIC)
+    up = np.asarray(lr.resize((256, 256), Image.Resampling.BICUBIC))
+    row = table_rows(table)["Bicubic"]
+    assert row[2] == pytest.approx(psnr(gt, up, crop_border=4), abs=0.01)
+    assert row[3] == pytest.approx(ssim(gt, up, crop_border=4), abs=1e-4)
+    assert 20 < row[2] < 40
+    first = np.asarray(Image.open(gallery[0]["image"]))
+    assert first.shape[:2] == (256, 256)
+    assert Image.open(png).size[0] > 2 * 256  # the labelled comparison has several panels
+
+
+def test_upscale_mode_returns_4x(client):
+    small = Path(client.output_dir if hasattr(client, "output_dir") else "/tmp") / "small.png"
+    small.parent.mkdir(parents=True, exist_ok=True)
+    Image.open(EXAMPLE).convert("RGB").resize((50, 30)).save(small)
+    gallery, table, notices, png = client.predict(
+        handle_file(str(small)), superres.MODE_UPSCALE, api_name="/super_resolve")
+    outputs = [np.asarray(Image.open(item["image"])) for item in gallery[1:]]
+    assert outputs and all(o.shape[:2] == (120, 200) for o in outputs)
+    assert table_rows(table)["Bicubic"][2] is None  # no ground truth, no PSNR
+
+
+def test_bad_upload_gets_a_clear_error_and_server_survives(client, tmp_path):
+    bad = tmp_path / "notes.png"
+    bad.write_bytes(b"this is not an image")
+    with pytest.raises(Exception) as info:
+        client.predict(handle_file(str(bad)), superres.MODE_COMPARE, api_name="/super_resolve")
+    assert "image" in str(info.value).lower()
+    gallery, *_ = client.predict(handle_file(str(EXAMPLE)), superres.MODE_COMPARE,
+                                 api_name="/super_resolve")  # fmt: skip
+    assert gallery

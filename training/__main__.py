@@ -1,0 +1,18 @@
+"""`python -m training <method> [options]`: dispatch to training/<method>.py's main()."""
+
+import importlib
+import sys
+
+METHODS = {"srresnet": "training.superres", "srgan": "training.superres"}
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in METHODS:
+        print(f"usage: python -m training {{{','.join(METHODS)}}} [options]  (add --help)")
+        return 2
+    module = importlib.import_module(METHODS[argv[0]])
+    return module.main(argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
