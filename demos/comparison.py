@@ -60,3 +60,30 @@ def _centered(draw: ImageDraw.ImageDraw, text: str, x: int, width: int, y: int, 
         text += "…"
     tw = draw.textlength(text, font=font)
     draw.text((x + (width - tw) / 2, y), text, fill="black", font=font)
+
+
+def stack_vertical(images: list[Image.Image]) -> Image.Image:
+    width = max(im.width for im in images)
+    canvas = Image.new("RGB", (width, sum(im.height for im in images)), "white")
+    y = 0
+    for im in images:
+        canvas.paste(im, (0, y))
+        y += im.height
+    return canvas
+
+
+def region_of_largest_difference(a: np.ndarray, b: np.ndarray, size: int) -> tuple[int, int]:
+    """(top, left) of the size x size window where two same-shape RGB images differ most
+    (mean absolute difference), to zoom on where methods disagree."""
+    from scipy.ndimage import uniform_filter
+
+    if a.shape != b.shape:
+        raise ValueError(f"shapes differ: {a.shape} vs {b.shape}")
+    h, w = a.shape[:2]
+    size = min(size, h, w)
+    diff = np.abs(a.astype(np.float32) - b.astype(np.float32)).mean(axis=2)
+    score = uniform_filter(diff, size=size, mode="constant")
+    half = size // 2
+    valid = score[half : h - (size - half) + 1, half : w - (size - half) + 1]
+    top, left = np.unravel_index(int(np.argmax(valid)), valid.shape)
+    return int(top), int(left)

@@ -7,15 +7,21 @@ import tempfile
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 import pandas as pd
 
 from demos.common import image_input, notices_markdown, user_errors
-from demos.comparison import Panel, compose_comparison
+from demos.comparison import (
+    Panel,
+    compose_comparison,
+    region_of_largest_difference,
+    stack_vertical,
+)
 from demos.input_guard import guard_image
 from eval.metrics import psnr, ssim
 from models.hub import ModelUnavailable
 from models.resample import crop_to_multiple, downscale_x4
-from models.superres import BICUBIC, sr_model_names, upscale
+from models.superres import BICUBIC, Upscaled, sr_model_names, upscale
 
 logger = logging.getLogger(__name__)
 
@@ -24,75 +30,121 @@ EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 MODE_UPSCALE = "Upscale my image (x4)"
 MODE_COMPARE = "Compare to ground truth (downscale x4 first)"
 MAX_SIDE = {MODE_UPSCALE: 512, MODE_COMPARE: 1024}  # input sides; outputs are 4x / 1x of these
+MODELS = {
+    "Trained here (embedded, small)": "embedded",
+    "ImageNet checkpoints (Hub, paper size)": "hub",
+}
+ZOOM = 48  # output pixels per side of the zoomed crop
 METRIC_NOTE = ("PSNR (dB) / SSIM on the Y channel (ITU-R BT.601), 4 px border cropped, Gaussian "
                "11x11 SSIM window — the SRGAN paper's and BasicSR's conventions.")  # fmt: skip
 TABLE_COLUMNS = ["Method", "Weights", "PSNR Y (dB)", "SSIM Y", "PSNR RGB (dB)", "Seconds"]
 
 
-def super_resolve(image_path: str | None, mode: str) -> tuple[list, pd.DataFrame, str, str]:
-    """The tab's action. Returns (gallery items, metrics table, notices markdown, PNG path)."""
-    if mode not in MAX_SIDE:
-        raise gr.Error(f"Unknown mode {mode!r}.")
-    guarded = guard_image(image_path, max_side=MAX_SIDE[mode], min_side=8 if mode == MODE_UPSCALE
-                          else 32, what="image")  # fmt: skip
-    notices = list(guarded.notices)
-    compare = mode == MODE_COMPARE
-    ground_truth = crop_to_multiple(guarded.array, 4) if compare else None
-    lr = downscale_x4(ground_truth) if compare else guarded.array
-
+def run_methods(lr: np.ndarray, model_set: str, notices: list[str]) -> list[Upscaled]:
     results = []
-    for method in [BICUBIC, *sr_model_names()]:
+    for method in [BICUBIC, *sr_model_names(model_set)]:
         try:
-            results.append(upscale(method, lr))
+            r = upscale(method, lr)
         except ModelUnavailable as exc:
             notices.append(str(exc))
             continue
-        if results[-1].notice:
-            notices.append(results[-1].notice)
+        if r.notice:
+            notices.append(r.notice)
+        results.append(r)
+    return results
+
+
+def zoom_panels(panels: list[Panel], results: list[Upscaled]) -> list[Panel]:
+    """The same crop of every full-size panel, where the last two methods differ most."""
+    full = [p for p in panels if p.title != "Input"]
+    if len(results) < 2:
+        return []
+    top, left = region_of_largest_difference(results[-1].image, results[-2].image, ZOOM)
+    crops = []
+    for p in full:
+        crop = p.image[top : top + ZOOM, left : left + ZOOM]
+        crops.append(Panel(crop, p.title, f"zoom at x={left}, y={top}"))
+    return crops
+
+
+def super_resolve(image_path, mode: str, models: str):
+    """The tab's action: (gallery, slider pair, zoom gallery, table, notices, PNG path)."""
+    if mode not in MAX_SIDE:
+        raise gr.Error(f"Unknown mode {mode!r}.")
+    if models not in MODELS:
+        raise gr.Error(f"Unknown model choice {models!r}.")
+    compare = mode == MODE_COMPARE
+    guarded = guard_image(image_path, max_side=MAX_SIDE[mode], min_side=32 if compare else 8)
+    notices = list(guarded.notices)
+    ground_truth = crop_to_multiple(guarded.array, 4) if compare else None
+    lr = downscale_x4(ground_truth) if compare else guarded.array
+    results = run_methods(lr, MODELS[models], notices)
 
     rows, panels = [], []
     if not compare:
         panels.append(Panel(lr, "Input", f"{lr.shape[1]}x{lr.shape[0]} px"))
     for r in results:
         if compare:
-            p, s = psnr(ground_truth, r.image, crop_border=4), ssim(ground_truth, r.image, crop_border=4)
+            p = psnr(ground_truth, r.image, crop_border=4)
+            s = ssim(ground_truth, r.image, crop_border=4)
             p_rgb = psnr(ground_truth, r.image, crop_border=4, y_channel=False)
             caption = f"{p:.2f} dB / {s:.4f}"
-            rows.append([r.title, r.source, round(p, 2), round(s, 4), round(p_rgb, 2), round(r.seconds, 3)])
+            rows.append([r.title, r.source, round(p, 2), round(s, 4), round(p_rgb, 2),
+                         round(r.seconds, 3)])  # fmt: skip
         else:
             caption = f"{r.image.shape[1]}x{r.image.shape[0]} px"
             rows.append([r.title, r.source, None, None, None, round(r.seconds, 3)])
         panels.append(Panel(r.image, r.title, caption))
     if compare:
         panels.append(Panel(ground_truth, "Original", "PSNR / SSIM (Y)"))
+    zooms = zoom_panels(panels, results)
 
     footer = METRIC_NOTE if compare else "x4 upscaling, no ground truth: no metrics."
-    png = compose_comparison(panels, footer=footer)
+    sheet = compose_comparison(panels, footer=footer)
+    if zooms:
+        sheet = stack_vertical([sheet, compose_comparison(zooms, height=240)])
     out = Path(tempfile.mkdtemp(prefix="sr_")) / "superres_comparison.png"
-    png.save(out)
-    gallery = [(p.image, f"{p.title} — {p.caption}") for p in panels]
-    return gallery, pd.DataFrame(rows, columns=TABLE_COLUMNS), notices_markdown(notices), str(out)
+    sheet.save(out)
+    slider = (results[0].image, results[-1].image) if len(results) > 1 else None
+    return (
+        [(p.image, f"{p.title} — {p.caption}") for p in panels],
+        slider,
+        [(z.image, z.title) for z in zooms],
+        pd.DataFrame(rows, columns=TABLE_COLUMNS),
+        notices_markdown(notices),
+        str(out),
+    )
 
 
 def build_tab() -> None:
     gr.Markdown(
         "Upscale x4 with **bicubic** interpolation, **SRResNet** (trained with pixel MSE) and "
         "**SRGAN** (adversarial), as in Ledig et al. 2017, Fig. 2. *Compare to ground truth* "
-        "shrinks your image by 4 first, so each output can be scored against the original."
+        "shrinks your image by 4 first (PIL bicubic), so each output can be scored against the "
+        "original."
     )
     with gr.Row():
         with gr.Column(scale=1):
             image = image_input()
             mode = gr.Radio([MODE_COMPARE, MODE_UPSCALE], value=MODE_COMPARE, label="Mode")
+            models = gr.Radio(list(MODELS), value=next(iter(MODELS)), label="Models",
+                              info="Hub checkpoints need network access; without it the app "
+                                   "says so and uses the embedded models.")  # fmt: skip
             run = gr.Button("Upscale", variant="primary")
             gr.Examples(sorted(str(p) for p in EXAMPLES_DIR.glob("*.png")), inputs=image,
                         label="Examples (held-out photos)")  # fmt: skip
         with gr.Column(scale=2):
             gallery = gr.Gallery(label="Results (PSNR dB / SSIM, Y channel)", columns=4,
-                                 height=420, object_fit="contain", preview=False)  # fmt: skip
+                                 height=360, object_fit="contain", preview=False)  # fmt: skip
             notices = gr.Markdown()
             table = gr.Dataframe(headers=TABLE_COLUMNS, label="Metrics", interactive=False)
             gr.Markdown(f"<small>{METRIC_NOTE}</small>")
             download = gr.DownloadButton("Download comparison PNG", value=None)
-    run.click(user_errors(super_resolve), [image, mode], [gallery, table, notices, download],
-              api_name="super_resolve", concurrency_limit=2, concurrency_id="superres")  # fmt: skip
+    with gr.Row():
+        slider = gr.ImageSlider(label="Before / after: bicubic ↔ SRGAN", type="numpy",
+                                max_height=480)  # fmt: skip
+        zoom = gr.Gallery(label=f"Zoom: the {ZOOM}x{ZOOM} px region where SRResNet and SRGAN "
+                                "differ most", columns=4, height=240, object_fit="contain")  # fmt: skip
+    run.click(user_errors(super_resolve), [image, mode, models],
+              [gallery, slider, zoom, table, notices, download], api_name="super_resolve",
+              concurrency_limit=2, concurrency_id="superres")  # fmt: skip

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-TASKS = {"superres": "eval.superres"}  # each module has run(progress=...) and csv_rows(result)
+TASKS = {"superres": "eval.superres", "superres_speed": "eval.superres_speed"}  # each module has run(progress=...) and csv_rows(result)
 
 
 def machine() -> dict:
@@ -51,13 +51,42 @@ def run_task(task: str, results_dir: Path = RESULTS_DIR, **kwargs) -> dict:
             writer = csv.DictWriter(f, fieldnames=fields)
             writer.writeheader()
             writer.writerows(rows)
+    update_model_cards(task, module, result)
     return result
+
+
+def update_model_cards(task: str, module, result: dict) -> None:
+    """Write each evaluated embedded checkpoint's numbers into its model card (only when the
+    weights evaluated are the embedded ones, checked by sha256)."""
+    from models.catalog import CATALOG
+    from models.hub import file_sha256
+
+    if not hasattr(module, "card_section"):
+        return
+    for method, r in result["methods"].items():
+        entry = CATALOG.get(method)
+        ckpt = r.get("checkpoint") or {}
+        if entry is None or entry.embedded_dir is None or ckpt.get("source") != "embedded":
+            continue
+        card = entry.embedded_dir / "README.md"
+        weights = entry.embedded_dir / "model.safetensors"
+        if not card.exists() or file_sha256(weights) != ckpt.get("sha256"):
+            continue
+        text = card.read_text().split("\n## Evaluation\n")[0].rstrip() + "\n"
+        card.write_text(text + "\n## Evaluation\n\n" + module.card_section(result, method) + "\n")
 
 
 def summary(result: dict) -> str:
     lines = [f"{result['task']} ({result['wall_seconds']} s)"]
+    if "peak_gflops" in result:
+        lines.append(f"  float32 matmul peak: {result['peak_gflops']:.1f} GFLOP/s")
     for method, r in result["methods"].items():
-        if "mean" in r:
+        if "per_size" in r:
+            lines.append(f"  {method:<24} " + "  ".join(
+                f"{s}px: {v['seconds']:.3f}s" + (f" ({v['fraction_of_peak']:.1%} of peak)"
+                                                  if v["fraction_of_peak"] else "")
+                for s, v in r["per_size"].items()))  # fmt: skip
+        elif "mean" in r:
             lines.append(f"  {method:<24} " + "  ".join(f"{k}={v:.4g}" for k, v in r["mean"].items()))
         else:
             lines.append(f"  {method:<24} unavailable: {r.get('error')}")

@@ -40,6 +40,9 @@ def run(methods: list[str] | None = None, progress=None) -> dict:
             except hub.ModelUnavailable as exc:
                 out["methods"][method] = {"title": method_title(method), "error": str(exc)}
                 continue
+            if loaded.notice:  # a Hub model that fell back: its numbers would be another model's
+                out["methods"][method] = {"title": method_title(method), "error": loaded.notice}
+                continue
             checkpoint = {"name": loaded.name, "source": loaded.source, "origin": loaded.origin,
                           "sha256": loaded.sha256, "notice": loaded.notice}  # fmt: skip
         per_image = {}
@@ -70,3 +73,20 @@ def csv_rows(result: dict) -> list[dict]:
         if "mean" in r:
             rows.append({"method": method, "photo": "MEAN", **r["mean"]})
     return rows
+
+
+def card_section(result: dict, method: str) -> str:
+    """Markdown for a model card's Evaluation section, from a run() result."""
+    r = result["methods"][method]
+    bicubic = result["methods"].get(BICUBIC, {}).get("mean")
+    lines = [f"`python -m eval.run superres` on {result.get('date', '?')[:10]}: {DATASET}", "",
+             "| photo | Y-PSNR (dB) | Y-SSIM | sharpness |", "|---|---|---|---|"]  # fmt: skip
+    for photo, m in r["per_image"].items():
+        lines.append(f"| {photo} | {m['psnr_y']:.2f} | {m['ssim_y']:.4f} | {m['sharpness']:.3f} |")
+    m = r["mean"]
+    lines.append(f"| **mean** | **{m['psnr_y']:.2f}** | **{m['ssim_y']:.4f}** | **{m['sharpness']:.3f}** |")
+    if bicubic:
+        lines += ["", f"Bicubic on the same photos: {bicubic['psnr_y']:.2f} dB / "
+                      f"{bicubic['ssim_y']:.4f}, sharpness {bicubic['sharpness']:.3f}. "
+                      f"Sharpness = {METRICS['sharpness']}."]  # fmt: skip
+    return "\n".join(lines)

@@ -94,3 +94,24 @@ register(CatalogEntry(
     embedded="srgan-x4",
     description="SRGAN x4: the SRResNet above fine-tuned adversarially here (see card).",
 ))  # fmt: skip
+
+# The ImageNet-trained x4 models of the community SRGAN-PyTorch project (16 blocks x 64 channels,
+# the paper's size), published by its author on the Hub as training checkpoints
+# {"state_dict": ...}. Pinned to commit 9cc5c4c (the Hub resolves commit prefixes; the full hash
+# could not be read from this offline machine, and the loader records the full commit it resolves).
+_SRGAN_PYTORCH = dict(repo_id="goodfellowliu/SRGAN-PyTorch", revision="9cc5c4c", format="torch",
+                      config={"channels": 64, "num_rcb": 16, "upscale": 4},
+                      state_dict_key="state_dict", strip_prefixes=("_orig_mod.", "module."),
+                      license="Apache-2.0 (Lornatang/SRGAN-PyTorch)")  # fmt: skip
+register(CatalogEntry(
+    name="srresnet-x4-imagenet", cls="models.srresnet:SRResNet", task="superres",
+    title="SRResNet (MSE, ImageNet)", embedded="srresnet-x4",
+    hub=HubCheckpoint(filename="SRResNet_x4-SRGAN_ImageNet.pth.tar", **_SRGAN_PYTORCH),
+    description="SRResNet x4 trained on ImageNet by Lornatang/SRGAN-PyTorch (Hub).",
+))  # fmt: skip
+register(CatalogEntry(
+    name="srgan-x4-imagenet", cls="models.srresnet:SRResNet", task="superres",
+    title="SRGAN (VGG loss, ImageNet)", embedded="srgan-x4",
+    hub=HubCheckpoint(filename="SRGAN_x4-SRGAN_ImageNet.pth.tar", **_SRGAN_PYTORCH),
+    description="SRGAN x4 trained on ImageNet by Lornatang/SRGAN-PyTorch (Hub).",
+))  # fmt: skip

@@ -15,10 +15,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import socket
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlparse
 
 import torch
 from torch import nn
@@ -114,8 +117,8 @@ def _load_embedded(entry: CatalogEntry) -> tuple[nn.Module, str]:
     weights = directory / "model.safetensors"
     if not weights.is_file() or not (directory / "config.json").is_file():
         raise ModelUnavailable(
-            f"{entry.title}: embedded checkpoint missing ({directory} needs config.json and "
-            "model.safetensors; train it with `python -m training ...`)"
+            f"{entry.title}: embedded checkpoint missing (models/weights/{directory.name} needs "
+            "config.json and model.safetensors; see README: Checkpoints)"
         )
     try:
         model = entry.model_class().from_pretrained(directory, strict=True)
@@ -126,16 +129,44 @@ def _load_embedded(entry: CatalogEntry) -> tuple[nn.Module, str]:
     return model.eval(), file_sha256(weights)
 
 
-def _load_hub(entry: CatalogEntry, hub: HubCheckpoint) -> tuple[nn.Module, str, str]:
-    from huggingface_hub import hf_hub_download
+_reachable: dict[str, tuple[float, bool]] = {}
 
+
+def hub_reachable(ttl: float = 300.0) -> bool:
+    """Whether the Hub endpoint answers a TCP connection (cached for `ttl` s). Without this, an
+    offline machine spends ~25 s in huggingface_hub's retries for every file."""
+    from huggingface_hub import constants
+
+    host = urlparse(constants.ENDPOINT).hostname or "huggingface.co"
+    now = time.monotonic()
+    if host in _reachable and now - _reachable[host][0] < ttl:
+        return _reachable[host][1]
+    try:
+        socket.create_connection((host, 443), timeout=3).close()
+        ok = True
+    except OSError:
+        ok = False
+    _reachable[host] = (now, ok)
+    return ok
+
+
+def _load_hub(entry: CatalogEntry, hub: HubCheckpoint) -> tuple[nn.Module, str, str]:
+    from huggingface_hub import constants, hf_hub_download
+
+    # Unreachable Hub: still use files already in the local cache (e.g. a Space's persistent disk).
+    local_only = not constants.HF_HUB_OFFLINE and not hub_reachable()
     cls = entry.model_class()
-    origin = f"{hub.repo_id}@{hub.revision[:12]}/{hub.filename}"
+
+    def download(filename: str) -> Path:
+        return Path(hf_hub_download(hub.repo_id, filename, revision=hub.revision,
+                                    local_files_only=local_only))  # fmt: skip
+
     if hub.format == "mixin":
-        model = cls.from_pretrained(hub.repo_id, revision=hub.revision, strict=True)
-        path = hf_hub_download(hub.repo_id, hub.filename, revision=hub.revision)
-        return model.eval(), origin, file_sha256(Path(path))
-    path = Path(hf_hub_download(hub.repo_id, hub.filename, revision=hub.revision))
+        model = cls.from_pretrained(hub.repo_id, revision=hub.revision, strict=True,
+                                    local_files_only=local_only)  # fmt: skip
+        path = download(hub.filename)
+        return model.eval(), _origin(hub, path), file_sha256(path)
+    path = download(hub.filename)
     if hub.format == "safetensors":
         from safetensors.torch import load_file
 
@@ -149,7 +180,13 @@ def _load_hub(entry: CatalogEntry, hub: HubCheckpoint) -> tuple[nn.Module, str, 
     state = strip_prefixes(state, hub.strip_prefixes)
     model = cls(**hub.config)
     model.load_state_dict(state, strict=True)
-    return model.eval(), origin, file_sha256(path)
+    return model.eval(), _origin(hub, path), file_sha256(path)
+
+
+def _origin(hub: HubCheckpoint, path: Path) -> str:
+    """repo@commit/filename, with the full commit the cache resolved the pinned revision to."""
+    commit = path.parent.name if path.parent.parent.name == "snapshots" else hub.revision
+    return f"{hub.repo_id}@{commit}/{hub.filename}"
 
 
 def strip_prefixes(state: dict[str, torch.Tensor], prefixes: tuple[str, ...]) -> dict:

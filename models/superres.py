@@ -25,7 +25,16 @@ class Upscaled:
     notice: str | None = None
 
 
-def sr_model_names() -> list[str]:
+MODEL_SETS = {
+    "embedded": ["srresnet-x4", "srgan-x4"],  # trained here, small
+    "hub": ["srresnet-x4-imagenet", "srgan-x4-imagenet"],  # the paper's size, ImageNet-trained
+}
+
+
+def sr_model_names(model_set: str | None = None) -> list[str]:
+    """Catalog SR models, all or those of one MODEL_SETS key."""
+    if model_set is not None:
+        return list(MODEL_SETS[model_set])
     return [e.name for e in entries_for("superres")]
 
 

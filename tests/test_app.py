@@ -16,6 +16,7 @@ from demos import superres
 from eval.metrics import psnr, ssim
 
 EXAMPLE = Path(superres.EXAMPLES_DIR) / "astronaut_256.png"
+EMBEDDED = next(k for k, v in superres.MODELS.items() if v == "embedded")
 
 
 def free_port() -> int:
@@ -49,8 +50,8 @@ def table_rows(table: dict) -> dict[str, list]:
 
 
 def test_compare_mode_scores_bicubic_correctly(client):
-    gallery, table, notices, png = client.predict(
-        handle_file(str(EXAMPLE)), superres.MODE_COMPARE, api_name="/super_resolve")
+    gallery, slider, zoom, table, notices, png = client.predict(
+        handle_file(str(EXAMPLE)), superres.MODE_COMPARE, EMBEDDED, api_name="/super_resolve")
     # Expected, computed here independently of the app: PIL bicubic down and up by 4.
     gt = np.asarray(Image.open(EXAMPLE).convert("RGB"))
     lr = Image.fromarray(gt).resize((64, 64), Image.Resampling.BICUBIC)
@@ -68,8 +69,8 @@ def test_upscale_mode_returns_4x(client):
     small = Path(client.output_dir if hasattr(client, "output_dir") else "/tmp") / "small.png"
     small.parent.mkdir(parents=True, exist_ok=True)
     Image.open(EXAMPLE).convert("RGB").resize((50, 30)).save(small)
-    gallery, table, notices, png = client.predict(
-        handle_file(str(small)), superres.MODE_UPSCALE, api_name="/super_resolve")
+    gallery, slider, zoom, table, notices, png = client.predict(
+        handle_file(str(small)), superres.MODE_UPSCALE, EMBEDDED, api_name="/super_resolve")
     outputs = [np.asarray(Image.open(item["image"])) for item in gallery[1:]]
     assert outputs and all(o.shape[:2] == (120, 200) for o in outputs)
     assert table_rows(table)["Bicubic"][2] is None  # no ground truth, no PSNR
@@ -79,8 +80,27 @@ def test_bad_upload_gets_a_clear_error_and_server_survives(client, tmp_path):
     bad = tmp_path / "notes.png"
     bad.write_bytes(b"this is not an image")
     with pytest.raises(Exception) as info:
-        client.predict(handle_file(str(bad)), superres.MODE_COMPARE, api_name="/super_resolve")
+        client.predict(handle_file(str(bad)), superres.MODE_COMPARE, EMBEDDED,
+                       api_name="/super_resolve")  # fmt: skip
     assert "image" in str(info.value).lower()
-    gallery, *_ = client.predict(handle_file(str(EXAMPLE)), superres.MODE_COMPARE,
+    gallery, *_ = client.predict(handle_file(str(EXAMPLE)), superres.MODE_COMPARE, EMBEDDED,
                                  api_name="/super_resolve")  # fmt: skip
     assert gallery
+
+
+@pytest.mark.parametrize("kind", ["tiny", "grayscale", "rgba"])
+def test_odd_uploads_through_the_api(client, tmp_path, kind):
+    src = Image.open(EXAMPLE).convert("RGB")
+    path = tmp_path / f"{kind}.png"
+    if kind == "tiny":
+        src.resize((5, 5)).save(path)
+        with pytest.raises(Exception, match="too small"):
+            client.predict(handle_file(str(path)), superres.MODE_UPSCALE, EMBEDDED,
+                           api_name="/super_resolve")  # fmt: skip
+        return
+    (src.convert("L") if kind == "grayscale" else src.convert("RGBA")).save(path)
+    gallery, slider, zoom, table, notices, png = client.predict(
+        handle_file(str(path)), superres.MODE_COMPARE, EMBEDDED, api_name="/super_resolve")
+    assert table_rows(table)["Bicubic"][2] > 20
+    if kind == "grayscale":
+        assert "Grayscale" in notices

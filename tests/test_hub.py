@@ -4,6 +4,7 @@ strictness, fallbacks with notices, and refusal of pickled code."""
 from __future__ import annotations
 
 import pickle
+import re
 from pathlib import Path
 
 import huggingface_hub.constants
@@ -26,13 +27,14 @@ def fake_cache(tmp_path, monkeypatch):
     return cache
 
 
-def put_in_cache(cache: Path, repo_id: str, files: dict[str, Path | bytes], rev: str = REV) -> None:
-    """Lay files out exactly as huggingface_hub's cache does (snapshots/<commit>/..., refs/main)."""
+def put_in_cache(cache: Path, repo_id: str, files: dict[str, Path | bytes], rev: str = REV,
+                 ref: str = "main") -> None:  # fmt: skip
+    """Lay files out exactly as huggingface_hub's cache does (snapshots/<commit>/..., refs/<ref>)."""
     repo_dir = cache / f"models--{repo_id.replace('/', '--')}"
     snap = repo_dir / "snapshots" / rev
     snap.mkdir(parents=True)
     (repo_dir / "refs").mkdir()
-    (repo_dir / "refs" / "main").write_text(rev)
+    (repo_dir / "refs" / ref).write_text(rev)
     for name, content in files.items():
         data = content.read_bytes() if isinstance(content, Path) else content
         (snap / name).write_bytes(data)
@@ -210,5 +212,58 @@ def test_source_switch(register, fake_cache, tmp_path, embedded_dir, monkeypatch
 def test_real_catalog_entries_are_well_formed():
     for entry in catalog.CATALOG.values():
         assert entry.model_class() is not None
-        if entry.hub:
-            assert len(entry.hub.revision) == 40, f"{entry.name}: Hub revision must be a commit"
+        if entry.hub:  # pinned to a commit (full hash or a prefix the Hub resolves), never a branch
+            assert re.fullmatch(r"[0-9a-f]{7,40}", entry.hub.revision), entry.name
+
+
+def upstream_srresnet_x4_shapes() -> dict[str, tuple[int, ...]]:
+    """Parameter names and shapes of Lornatang/SRGAN-PyTorch's srresnet_x4 (64 channels, 16
+    residual blocks), written out from that project's model definition — not from our class."""
+    shapes: dict[str, tuple[int, ...]] = {
+        "conv1.0.weight": (64, 3, 9, 9), "conv1.0.bias": (64,), "conv1.1.weight": (1,)}  # fmt: skip
+
+    def bn(prefix: str) -> None:
+        for name in ("weight", "bias", "running_mean", "running_var"):
+            shapes[f"{prefix}.{name}"] = (64,)
+        shapes[f"{prefix}.num_batches_tracked"] = ()
+
+    for i in range(16):
+        shapes[f"trunk.{i}.rcb.0.weight"] = (64, 64, 3, 3)
+        bn(f"trunk.{i}.rcb.1")
+        shapes[f"trunk.{i}.rcb.2.weight"] = (1,)
+        shapes[f"trunk.{i}.rcb.3.weight"] = (64, 64, 3, 3)
+        bn(f"trunk.{i}.rcb.4")
+    shapes["conv2.0.weight"] = (64, 64, 3, 3)
+    bn("conv2.1")
+    for i in range(2):
+        shapes[f"upsampling.{i}.upsample_block.0.weight"] = (256, 64, 3, 3)
+        shapes[f"upsampling.{i}.upsample_block.0.bias"] = (256,)
+        shapes[f"upsampling.{i}.upsample_block.2.weight"] = (1,)
+    shapes["conv3.weight"] = (3, 64, 9, 9)
+    shapes["conv3.bias"] = (3,)
+    return shapes
+
+
+@pytest.mark.parametrize("name,filename", [
+    ("srresnet-x4-imagenet", "SRResNet_x4-SRGAN_ImageNet.pth.tar"),
+    ("srgan-x4-imagenet", "SRGAN_x4-SRGAN_ImageNet.pth.tar")])  # fmt: skip
+def test_imagenet_srgan_checkpoints_load_strictly_from_fake_hub(name, filename, fake_cache, tmp_path):
+    entry = catalog.get_entry(name)
+    torch.manual_seed(0)
+    state = {}
+    for key, shape in upstream_srresnet_x4_shapes().items():
+        if key.endswith("num_batches_tracked"):
+            state["_orig_mod." + key] = torch.tensor(1000)
+        else:
+            state["_orig_mod." + key] = torch.rand(shape) if "running_var" in key else torch.randn(shape) * 0.02
+    path = tmp_path / filename
+    torch.save({"state_dict": state}, path)  # the training-checkpoint layout upstream releases
+    put_in_cache(fake_cache, entry.hub.repo_id, {filename: path}, ref=entry.hub.revision)
+    loaded = hub.load(name, "hub")
+    assert loaded.source == "hub" and loaded.notice is None
+    assert REV in loaded.origin  # the full commit the pinned prefix resolved to
+    got = loaded.model.state_dict()
+    assert set(got) == {k.removeprefix("_orig_mod.") for k in state}
+    assert torch.equal(got["conv3.weight"], state["_orig_mod.conv3.weight"])
+    with torch.inference_mode():
+        assert loaded.model(torch.rand(1, 3, 8, 8)).shape == (1, 3, 32, 32)

@@ -148,9 +148,9 @@ def write_model_card(directory: Path, meta: dict) -> None:
         "- Loss curves: `loss_curve.png`, values in `training_log.csv`",
         "",
     ]
-    if meta.get("metrics"):
-        lines += ["## Evaluation", "", meta["metrics"], ""]
     if meta.get("limitations"):
         lines += ["## Limitations", "", meta["limitations"], ""]
+    if meta.get("metrics"):  # eval/run.py rewrites this last section after each benchmark
+        lines += ["## Evaluation", "", meta["metrics"], ""]
     (directory / "README.md").write_text("\n".join(lines))
     (directory / "training_meta.json").write_text(json.dumps(meta, indent=2, default=str))
