@@ -11,6 +11,7 @@ import argparse
 import csv
 import datetime
 import importlib
+import inspect
 import json
 import os
 import platform
@@ -38,8 +39,11 @@ def run_task(task: str, results_dir: Path = RESULTS_DIR, **kwargs) -> dict:
         bar = "#" * int(fraction * 30)
         print(f"\r[{bar:<30}] {fraction:5.1%} {task}: {what:<40}", end="", file=sys.stderr, flush=True)
 
+    if "failures_dir" in inspect.signature(module.run).parameters:
+        kwargs.setdefault("failures_dir", results_dir / "failures")
     result = module.run(progress=progress, **kwargs)
     print(file=sys.stderr)
+    save_failures(results_dir, task, result.pop("failures", None))
     result.update({"task": task, "date": datetime.datetime.now().isoformat(timespec="seconds"),
                    "machine": machine(), "wall_seconds": round(time.time() - start, 1)})  # fmt: skip
     results_dir.mkdir(parents=True, exist_ok=True)
@@ -53,6 +57,16 @@ def run_task(task: str, results_dir: Path = RESULTS_DIR, **kwargs) -> dict:
             writer.writerows(rows)
     update_model_cards(task, module, result)
     return result
+
+
+def save_failures(results_dir: Path, task: str, cases: list[dict] | None) -> None:
+    """Replace this task's entries in the shared failures.json (the dashboard's gallery)."""
+    if cases is None:
+        return
+    path = results_dir / "failures.json"
+    existing = json.loads(path.read_text()) if path.is_file() else []
+    kept = [c for c in existing if c.get("task") != task]
+    path.write_text(json.dumps(kept + cases, indent=2, default=float))
 
 
 def update_model_cards(task: str, module, result: dict) -> None:

@@ -1,0 +1,133 @@
+"""Evaluation tab: the committed benchmark results as sortable tables and plotly charts, a
+failure gallery picked by the measurements, and exports (CSV, PNG via the chart toolbar, HTML)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import logging
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from eval import plots
+from eval.run import RESULTS_DIR, run_task
+
+logger = logging.getLogger(__name__)
+
+TITLE = "Evaluation"
+TASK_TITLES = {"superres": "Super-resolution x4 quality", "superres_speed": "Super-resolution speed"}
+
+
+def load_results(results_dir: Path = RESULTS_DIR) -> dict[str, dict]:
+    results = {}
+    for task in TASK_TITLES:
+        path = results_dir / f"{task}.json"
+        if path.is_file():
+            try:
+                results[task] = json.loads(path.read_text())
+            except json.JSONDecodeError:
+                logger.warning("unreadable results file %s", path)
+    return results
+
+
+def summary_table(task: str, result: dict) -> pd.DataFrame:
+    rows = []
+    for method, r in result["methods"].items():
+        ckpt = r.get("checkpoint") or {}
+        base = {"method": r.get("title", method), "weights": ckpt.get("source", "")}
+        if "mean" in r:
+            rows.append({**base, **{k: round(v, 4) for k, v in r["mean"].items()}})
+        elif "per_size" in r:
+            for size, v in r["per_size"].items():
+                rows.append({**base, "input px": int(size), "seconds": round(v["seconds"], 4),
+                             "GFLOP": v["gflops"] and round(v["gflops"], 2),
+                             "% of matmul peak": v["fraction_of_peak"]
+                             and round(100 * v["fraction_of_peak"], 1)})  # fmt: skip
+        else:
+            rows.append({**base, "weights": "unavailable", "note": r.get("error", "")})
+    return pd.DataFrame(rows)
+
+
+def provenance(result: dict) -> str:
+    m = result.get("machine", {})
+    metrics = "; ".join(f"**{k}**: {v}" for k, v in result.get("metrics", {}).items())
+    return (f"Data: {result.get('dataset', '?')}  \nRun {result.get('date', '?')} in "
+            f"{result.get('wall_seconds', '?')} s on {m.get('cpus', '?')} CPUs "
+            f"({m.get('processor', '?')}, torch {m.get('torch', '?')}).  \n{metrics}")  # fmt: skip
+
+
+def failure_cases(results_dir: Path = RESULTS_DIR) -> list[dict]:
+    path = results_dir / "failures.json"
+    if not path.is_file():
+        return []
+    cases = json.loads(path.read_text())
+    return [c for c in cases if (results_dir / c["image"]).is_file()]
+
+
+def html_report(results: dict[str, dict], results_dir: Path = RESULTS_DIR) -> str:
+    """One self-contained HTML page: every table and chart (plotly.js inlined once)."""
+    parts = ["<html><head><meta charset='utf-8'><title>GAN Gallery evaluation</title></head>",
+             "<body style='font-family:sans-serif;max-width:1100px;margin:auto'>",
+             "<h1>GAN Gallery — evaluation report</h1>"]  # fmt: skip
+    first = True
+    for task, result in results.items():
+        parts.append(f"<h2>{html.escape(TASK_TITLES[task])}</h2>")
+        parts.append(f"<p>{html.escape(provenance(result))}</p>".replace("  \n", "<br>"))
+        parts.append(summary_table(task, result).to_html(index=False, border=0))
+        for make in plots.FIGURES.get(task, []):
+            parts.append(make(result).to_html(full_html=False, include_plotlyjs="inline" if first
+                                              else False))  # fmt: skip
+            first = False
+    for case in failure_cases(results_dir):
+        data = base64.b64encode((results_dir / case["image"]).read_bytes()).decode()
+        parts.append(f"<h3>{html.escape(case['title'])}</h3><img src='data:image/png;base64,"
+                     f"{data}' style='max-width:100%'><p>{html.escape(case['why'])}</p>")  # fmt: skip
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def export_report() -> str:
+    out = Path(tempfile.mkdtemp(prefix="report_")) / "gan_gallery_report.html"
+    out.write_text(html_report(load_results()))
+    return str(out)
+
+
+def rerun_superres(progress=gr.Progress()) -> tuple[pd.DataFrame, str]:
+    """Re-run the quality benchmark for the embedded models (about a minute on 2 cores)."""
+    result = run_task("superres", progress=lambda f, what: progress(f, desc=what))
+    return summary_table("superres", result), provenance(result)
+
+
+def build_tab() -> None:
+    results = load_results()
+    gr.Markdown("Benchmarks of the models the app serves (`python -m eval.run`). Click a column "
+                "header to sort; each chart's toolbar has *Download plot as PNG*.")  # fmt: skip
+    if not results:
+        gr.Markdown("No results yet: run `python -m eval.run`.")
+    for task, result in results.items():
+        with gr.Accordion(TASK_TITLES[task], open=True):
+            table = gr.Dataframe(summary_table(task, result), interactive=False, wrap=True)
+            info = gr.Markdown(provenance(result))
+            csv_path = RESULTS_DIR / f"{task}.csv"
+            if csv_path.is_file():
+                gr.DownloadButton(f"Download {task}.csv", value=str(csv_path), size="sm")
+            with gr.Row():
+                for make in plots.FIGURES.get(task, []):
+                    gr.Plot(make(result))
+            if task == "superres":
+                rerun = gr.Button("Re-run this benchmark now", size="sm")
+                rerun.click(rerun_superres, None, [table, info], concurrency_limit=1,
+                            concurrency_id="eval")  # fmt: skip
+    cases = failure_cases()
+    if cases:
+        with gr.Accordion("Failure gallery (picked by the measurements)", open=True):
+            gr.Gallery([(str(RESULTS_DIR / c["image"]), f"{c['title']}: {c['why']}")
+                        for c in cases], columns=2, height=420, object_fit="contain")  # fmt: skip
+    with gr.Row():
+        build = gr.Button("Export the whole report as one HTML page", size="sm")
+        report = gr.File(label="Report", interactive=False)
+    build.click(export_report, None, report, concurrency_limit=1, concurrency_id="eval")

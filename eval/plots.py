@@ -1,0 +1,75 @@
+"""Plotly figures for the Evaluation tab, built from eval/results/<task>.json.
+
+Every figure's title says what it was computed on; the subtitle names the checkpoints.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
+
+
+def _checkpoints(result: dict) -> str:
+    parts = []
+    for method, r in result["methods"].items():
+        ckpt = r.get("checkpoint")
+        if ckpt and ckpt.get("sha256"):
+            parts.append(f"{method}: {ckpt['source']} sha256 {ckpt['sha256'][:10]}")
+    return "; ".join(parts)
+
+
+def _layout(fig: go.Figure, title: str, result: dict, **kw) -> go.Figure:
+    sub = f"{result.get('date', '')[:10]} · {_checkpoints(result)}"
+    fig.update_layout(title={"text": f"{title}<br><sup>{sub}</sup>"}, template="plotly_white",
+                      margin={"t": 80}, height=420, **kw)  # fmt: skip
+    return fig
+
+
+def superres_psnr_vs_ssim(result: dict) -> go.Figure:
+    """Per-photo points and the mean per method: Y-PSNR (x) against Y-SSIM (y)."""
+    fig = go.Figure()
+    methods = [(m, r) for m, r in result["methods"].items() if "per_image" in r]
+    for i, (_method, r) in enumerate(methods):
+        color = COLORS[i % len(COLORS)]
+        photos = list(r["per_image"])
+        fig.add_scatter(x=[r["per_image"][p]["psnr_y"] for p in photos],
+                        y=[r["per_image"][p]["ssim_y"] for p in photos], mode="markers",
+                        name=f"{r['title']} (per photo)", text=photos, opacity=0.45,
+                        marker={"color": color, "size": 8})  # fmt: skip
+        fig.add_scatter(x=[r["mean"]["psnr_y"]], y=[r["mean"]["ssim_y"]], mode="markers+text",
+                        name=f"{r['title']} (mean)", text=[r["title"]], textposition="top center",
+                        marker={"color": color, "size": 16, "symbol": "diamond"})  # fmt: skip
+    return _layout(fig, "Super-resolution x4 on the 10 held-out photos: Y-PSNR vs Y-SSIM (crop 4)",
+                   result, xaxis_title="PSNR Y (dB)", yaxis_title="SSIM Y")  # fmt: skip
+
+
+def superres_sharpness(result: dict) -> go.Figure:
+    """PSNR against sharpness (gradient-energy ratio): what SRGAN trades for what."""
+    fig = go.Figure()
+    for i, (_method, r) in enumerate((m, r) for m, r in result["methods"].items() if "mean" in r):
+        fig.add_bar(x=[r["title"]], y=[r["mean"]["sharpness"]], name=r["title"],
+                    marker_color=COLORS[i % len(COLORS)],
+                    text=[f"{r['mean']['sharpness']:.3f}"], textposition="outside")  # fmt: skip
+    fig.add_hline(y=1.0, line_dash="dot", annotation_text="as sharp as the original")
+    return _layout(fig, "Sharpness: gradient energy of the output / of the original (Y, crop 4)",
+                   result, yaxis_title="gradient-energy ratio", showlegend=False)  # fmt: skip
+
+
+def superres_speed(result: dict) -> go.Figure:
+    fig = go.Figure()
+    for i, (_method, r) in enumerate(result["methods"].items()):
+        sizes = list(r["per_size"])
+        fig.add_scatter(x=[int(s) for s in sizes], y=[r["per_size"][s]["seconds"] for s in sizes],
+                        mode="lines+markers", name=r["title"],
+                        line={"color": COLORS[i % len(COLORS)]})  # fmt: skip
+    machine = result.get("machine", {})
+    return _layout(fig, f"x4 upscale time on {machine.get('cpus', '?')} CPUs "
+                        f"(matmul peak {result.get('peak_gflops', 0):.0f} GFLOP/s)", result,
+                   xaxis_title="input side (px)", yaxis_title="seconds", yaxis_type="log")  # fmt: skip
+
+
+FIGURES = {
+    "superres": [superres_psnr_vs_ssim, superres_sharpness],
+    "superres_speed": [superres_speed],
+}

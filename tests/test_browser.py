@@ -1,0 +1,60 @@
+"""End to end in a real browser (Debian's chromium driven by playwright): do each tab's main
+action as a person would and check that results and numbers appear. Screenshots are saved to
+artifacts/ for a person to look at."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+import app
+from demos import superres
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                reason="needs Debian's chromium (apt-get install chromium)")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def page():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    demo = app.build_app()
+    demo.queue()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        pg = browser.new_page(viewport={"width": 1400, "height": 1400})
+        pg.goto(f"http://127.0.0.1:{port}/", wait_until="networkidle")
+        yield pg
+        browser.close()
+    demo.close()
+
+
+def test_superres_tab_in_browser(page):
+    page.get_by_role("tab", name=superres.TITLE).click()
+    page.set_input_files("input[type=file]", str(superres.EXAMPLES_DIR / "chelsea_256.png"))
+    page.get_by_role("button", name="Upscale", exact=True).click()
+    page.wait_for_selector("text=Bicubic —", timeout=60_000)  # a captioned result image
+    body = page.inner_text("body")
+    assert re.search(r"Bicubic — \d+\.\d\d dB / 0\.\d{4}", page.content())  # numbers under it
+    assert "classical" in body  # the metrics table
+    assert page.locator("img").count() >= 3  # input + result images
+    page.screenshot(path=str(ARTIFACTS / "tab_superres.png"), full_page=True)
+
+
+def test_evaluation_tab_in_browser(page):
+    page.get_by_role("tab", name="Evaluation").click()
+    page.get_by_text("Export the whole report").wait_for(timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "tab_evaluation.png"), full_page=True)
