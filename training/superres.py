@@ -175,6 +175,14 @@ def main(argv: list[str]) -> int:
         "machine": machine_description(), "date": datetime.date.today().isoformat(),
         "parameters": sum(p.numel() for p in model.parameters()),
         "tags": ["super-resolution", "srgan", "gan-gallery"],
+        "limitations": (
+            "A small model trained for minutes on a 2-core CPU on a few dozen photos: far from "
+            "the paper's ImageNet-trained 16x64 network (the Hub entries in models/catalog.py). "
+            "Trained for x4 bicubic degradation only; real low-resolution photos (blur, noise, "
+            "JPEG) are outside its training distribution."
+            + ("" if method == "srresnet" or content_name.startswith("VGG") else
+               " No ImageNet VGG19 weights were available offline, so the content loss is pixel "
+               "MSE: this is the paper's SRGAN-MSE variant, not SRGAN-VGG54.")),
     }  # fmt: skip
     write_model_card(out, meta)
     logger.info("saved %s (%.1f min)", out, log.elapsed / 60)
