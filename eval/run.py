@@ -33,6 +33,7 @@ def machine() -> dict:
 
 def run_task(task: str, results_dir: Path = RESULTS_DIR, **kwargs) -> dict:
     module = importlib.import_module(TASKS[task])
+    results_dir.mkdir(parents=True, exist_ok=True)
     start = time.time()
 
     def progress(fraction: float, what: str) -> None:
@@ -46,7 +47,6 @@ def run_task(task: str, results_dir: Path = RESULTS_DIR, **kwargs) -> dict:
     save_failures(results_dir, task, result.pop("failures", None))
     result.update({"task": task, "date": datetime.datetime.now().isoformat(timespec="seconds"),
                    "machine": machine(), "wall_seconds": round(time.time() - start, 1)})  # fmt: skip
-    results_dir.mkdir(parents=True, exist_ok=True)
     (results_dir / f"{task}.json").write_text(json.dumps(result, indent=2, default=float))
     rows = module.csv_rows(result)
     if rows:

@@ -267,3 +267,41 @@ def test_imagenet_srgan_checkpoints_load_strictly_from_fake_hub(name, filename, 
     assert torch.equal(got["conv3.weight"], state["_orig_mod.conv3.weight"])
     with torch.inference_mode():
         assert loaded.model(torch.rand(1, 3, 8, 8)).shape == (1, 3, 32, 32)
+
+
+def test_unreachable_hub_uses_local_cache_without_network(register, fake_cache, tmp_path,
+                                                         embedded_dir, monkeypatch):  # fmt: skip
+    """Not in offline mode, but the Hub does not answer: files already cached still load, and
+    nothing is requested from the network (no retries)."""
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(hub, "hub_reachable", lambda: False)
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("the network was used")
+
+    monkeypatch.setattr("huggingface_hub.file_download.get_hf_file_metadata", no_network)
+    src = tmp_path / "hub-src"
+    seeded_tiny(4, seed=7).save_pretrained(src)
+    put_in_cache(fake_cache, "someone/cached", {"config.json": src / "config.json",
+                                                "model.safetensors": src / "model.safetensors"})  # fmt: skip
+    register(name="cached", embedded=str(embedded_dir),
+             hub=HubCheckpoint(repo_id="someone/cached", revision=REV))  # fmt: skip
+    register(name="uncached", embedded=str(embedded_dir),
+             hub=HubCheckpoint(repo_id="someone/uncached", revision=REV))  # fmt: skip
+    assert hub.load("cached", "hub").source == "hub"
+    fallback = hub.load("uncached", "hub")
+    assert fallback.source == "embedded" and "someone/uncached" in fallback.notice
+
+
+def test_reachability_probe_is_cached(monkeypatch):
+    calls = []
+
+    def refuse(*args, **kwargs):
+        calls.append(args)
+        raise OSError("no route")
+
+    monkeypatch.setattr(hub.socket, "create_connection", refuse)
+    monkeypatch.setattr(hub, "_reachable", {})
+    assert hub.hub_reachable() is False
+    assert hub.hub_reachable() is False
+    assert len(calls) == 1
