@@ -55,7 +55,8 @@ def run_task(task: str, results_dir: Path = RESULTS_DIR, **kwargs) -> dict:
             writer = csv.DictWriter(f, fieldnames=fields)
             writer.writeheader()
             writer.writerows(rows)
-    update_model_cards(task, module, result)
+    if results_dir.resolve() == RESULTS_DIR:  # only the committed results describe the models
+        update_model_cards(task, module, result)
     return result
 
 

@@ -108,7 +108,8 @@ def _load_uncached(entry: CatalogEntry, source: Source) -> LoadedModel:
     model, digest = _load_embedded(entry)
     if notice:
         notice += f"; using the embedded model '{entry.embedded}' instead."
-    return LoadedModel(entry.name, model, "embedded", str(entry.embedded_dir), digest, notice)
+    origin = f"models/weights/{entry.embedded_dir.name}"
+    return LoadedModel(entry.name, model, "embedded", origin, digest, notice)
 
 
 def _load_embedded(entry: CatalogEntry) -> tuple[nn.Module, str]:
