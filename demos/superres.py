@@ -107,7 +107,7 @@ def super_resolve(image_path, mode: str, models: str):
     sheet.save(out)
     slider = (results[0].image, results[-1].image) if len(results) > 1 else None
     return (
-        [(p.image, f"{p.title} — {p.caption}") for p in panels],
+        [(p.image, f"{p.title}: {p.caption}") for p in panels],
         slider,
         [(z.image, z.title) for z in zooms],
         pd.DataFrame(rows, columns=TABLE_COLUMNS),
@@ -134,8 +134,8 @@ def build_tab() -> None:
             gr.Examples(sorted(str(p) for p in EXAMPLES_DIR.glob("*.png")), inputs=image,
                         label="Examples (held-out photos)")  # fmt: skip
         with gr.Column(scale=2):
-            gallery = gr.Gallery(label="Results (PSNR dB / SSIM, Y channel)", columns=4,
-                                 height=360, object_fit="contain", preview=False)  # fmt: skip
+            gallery = gr.Gallery(label="Results (PSNR dB / SSIM, Y channel)", columns=2,
+                                 height=560, object_fit="contain", preview=False)  # fmt: skip
             notices = gr.Markdown()
             table = gr.Dataframe(headers=TABLE_COLUMNS, label="Metrics", interactive=False)
             gr.Markdown(f"<small>{METRIC_NOTE}</small>")

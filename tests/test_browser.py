@@ -46,9 +46,9 @@ def test_superres_tab_in_browser(page):
     page.get_by_role("tab", name=superres.TITLE).click()
     page.set_input_files("input[type=file]", str(superres.EXAMPLES_DIR / "chelsea_256.png"))
     page.get_by_role("button", name="Upscale", exact=True).click()
-    page.wait_for_selector("text=Bicubic —", timeout=60_000)  # a captioned result image
+    page.wait_for_selector("text=Bicubic:", timeout=60_000)  # a captioned result image
     body = page.inner_text("body")
-    assert re.search(r"Bicubic — \d+\.\d\d dB / 0\.\d{4}", page.content())  # numbers under it
+    assert re.search(r"Bicubic: \d+\.\d\d dB / 0\.\d{4}", page.content())  # numbers under it
     assert "classical" in body  # the metrics table
     assert page.locator("img").count() >= 3  # input + result images
     page.screenshot(path=str(ARTIFACTS / "tab_superres.png"), full_page=True)

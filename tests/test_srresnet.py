@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from models.resample import downscale_x4, upscale_bicubic_x4
-from models.srresnet import SRGANDiscriminator, SRResNet, upscale_x4
+from models.srresnet import SRGANDiscriminator, SRResNet, tile_layout, tile_spans, upscale_x4
 
 
 def tiny_sr(seed: int = 0) -> SRResNet:
@@ -36,6 +36,7 @@ def test_tiled_equals_whole_image():
     img = (rng.random((70, 90, 3)) * 255).astype(np.uint8)
     whole = upscale_x4(m, img, tile=200)
     tiled = upscale_x4(m, img, tile=32, overlap=12)
+    assert len(tile_layout(70, 90, 32, 12)) == 3 * 4
     assert whole.shape == tiled.shape == (280, 360, 3)
     # Only the receptive field near tile seams can differ, and the blending hides it.
     diff = np.abs(whole.astype(int) - tiled.astype(int))
@@ -60,3 +61,13 @@ def test_bicubic_baseline_sizes():
     lr = downscale_x4(img)
     assert lr.shape == (7, 10, 3)
     assert upscale_bicubic_x4(lr).shape == (28, 40, 3)
+
+
+def test_tile_spans_cover_with_overlap():
+    for length, tile, overlap in [(256, 160, 16), (1000, 160, 16), (161, 160, 16), (90, 32, 12)]:
+        spans = tile_spans(length, tile, overlap)
+        assert spans[0][0] == 0 and spans[-1][0] + spans[-1][1] == length
+        assert all(size <= tile for _, size in spans)
+        for (a, sa), (b, _) in zip(spans, spans[1:], strict=False):
+            assert a + sa - b >= overlap  # neighbours share at least `overlap` px
+    assert len(tile_spans(256, 160, 16)) == 2  # the fewest tiles
