@@ -104,3 +104,16 @@ def test_odd_uploads_through_the_api(client, tmp_path, kind):
     assert table_rows(table)["Bicubic"][2] > 20
     if kind == "grayscale":
         assert "Grayscale" in notices
+
+
+@pytest.mark.parametrize("route", [
+    "gradio_api/file=/etc/passwd", "gradio_api/file=../../../../etc/passwd",
+    "gradio_api/file=%2Fetc%2Fpasswd", "file=/etc/passwd",
+    "gradio_api/file=" + str(Path(app.__file__).resolve()),  # our own source is not served either
+])  # fmt: skip
+def test_file_routes_do_not_serve_files_outside_the_app(client, route):
+    import httpx
+
+    r = httpx.get(client.src.rstrip("/") + "/" + route, timeout=10)
+    assert r.status_code in (403, 404), (route, r.status_code)
+    assert "root:" not in r.text and "build_app" not in r.text
