@@ -8,7 +8,6 @@ samples bundled with scikit-image and scikit-learn; training never reads them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,7 +134,3 @@ class PatchSampler:
                 crop = crop[:, ::-1]
             out[i] = np.rot90(crop, self.rng.integers(0, 4))
         return out
-
-    def __iter__(self) -> Iterator[np.ndarray]:
-        while True:
-            yield self.sample(16)

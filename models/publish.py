@@ -33,9 +33,10 @@ class Upload:
 
 
 def plan_uploads(namespace: str, prefix: str = "gan-gallery-", only: list[str] | None = None,
-                 weights_dir: Path = WEIGHTS_DIR) -> list[Upload]:  # fmt: skip
+                 weights_dir: Path | None = None) -> list[Upload]:  # fmt: skip
     """What would be pushed, checked without the network. Raises ValueError on a bad request or an
     incomplete checkpoint (a checkpoint without its model card is never published)."""
+    weights_dir = weights_dir or WEIGHTS_DIR
     if not namespace or "/" in namespace:
         raise ValueError(f"namespace must be a user or organisation name, got {namespace!r}")
     embedded = sorted({e.embedded for e in CATALOG.values() if e.embedded} if only is None else only)

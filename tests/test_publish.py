@@ -42,6 +42,5 @@ def test_dry_run_touches_nothing(tmp_path, monkeypatch, capsys):
     make_checkpoint(tmp_path, "a-x4")
     monkeypatch.setattr(publish, "WEIGHTS_DIR", tmp_path)
     monkeypatch.setattr(publish, "push", lambda *a, **k: pytest.fail("dry run must not push"))
-    monkeypatch.setattr(publish.plan_uploads, "__defaults__", ("gan-gallery-", None, tmp_path))
     assert publish.main(["me", "--only", "a-x4", "--dry-run"]) == 0
     assert "me/gan-gallery-a-x4" in capsys.readouterr().out
