@@ -119,7 +119,8 @@ def super_resolve(image_path, mode: str, models: str):
 def build_tab() -> None:
     gr.Markdown(
         "Upscale x4 with **bicubic** interpolation, **SRResNet** (trained with pixel MSE) and "
-        "**SRGAN** (adversarial), as in Ledig et al. 2017, Fig. 2. *Compare to ground truth* "
+        "**SRGAN** (adversarial; the embedded one is the paper's SRGAN-MSE variant, as no VGG19 "
+        "weights can be had offline), as in Ledig et al. 2017, Fig. 2. *Compare to ground truth* "
         "shrinks your image by 4 first (PIL bicubic), so each output can be scored against the "
         "original."
     )

@@ -90,9 +90,11 @@ register(CatalogEntry(
     description="SRResNet x4 trained here with pixel MSE on real photo patches (small: see card).",
 ))  # fmt: skip
 register(CatalogEntry(
-    name="srgan-x4", cls="models.srresnet:SRResNet", task="superres", title="SRGAN",
+    # Trained offline without ImageNet VGG19 weights, so with the paper's MSE content-loss variant;
+    # a run with VGG weights in the torch cache would make it SRGAN-VGG54 (see its model card).
+    name="srgan-x4", cls="models.srresnet:SRResNet", task="superres", title="SRGAN-MSE",
     embedded="srgan-x4",
-    description="SRGAN x4: the SRResNet above fine-tuned adversarially here (see card).",
+    description="SRGAN x4 (MSE content loss): the SRResNet above fine-tuned adversarially here.",
 ))  # fmt: skip
 
 # The ImageNet-trained x4 models of the community SRGAN-PyTorch project (16 blocks x 64 channels,
