@@ -160,7 +160,7 @@ def upscale_x4(
         raise ValueError(f"tile ({tile}) must be larger than overlap ({overlap})")
     scale = model.upscale
     h, w = image.shape[:2]
-    x = torch.from_numpy(image).permute(2, 0, 1).float().div(255.0).unsqueeze(0)
+    x = torch.tensor(image).permute(2, 0, 1).float().div(255.0).unsqueeze(0)  # a copy: inputs may be read-only
     out = torch.zeros(3, h * scale, w * scale)
     weight = torch.zeros(1, h * scale, w * scale)
     for top, left, th, tw in tile_layout(h, w, tile, overlap):

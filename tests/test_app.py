@@ -117,3 +117,36 @@ def test_file_routes_do_not_serve_files_outside_the_app(client, route):
     r = httpx.get(client.src.rstrip("/") + "/" + route, timeout=10)
     assert r.status_code in (403, 404), (route, r.status_code)
     assert "root:" not in r.text and "build_app" not in r.text
+
+
+def _guard_cases():
+    from tests.test_input_guard import OK_CASES, REFUSED
+
+    cases = [(name, data, None) for name, (data, _, _) in OK_CASES.items()]
+    cases += [(name, data, msg) for name, (data, msg) in REFUSED.items() if isinstance(data, bytes)]
+    return cases
+
+
+@pytest.mark.parametrize("name,data,error", _guard_cases(), ids=lambda v: v if isinstance(v, str) else "")
+def test_every_guard_case_through_the_api(client, tmp_path, name, data, error):
+    """The input guard's table, sent as real uploads: a result or a clear message, never a crash."""
+    path = tmp_path / "upload.png"
+    path.write_bytes(data)
+    if error:
+        with pytest.raises(Exception, match=error):
+            client.predict(handle_file(str(path)), superres.MODE_UPSCALE, EMBEDDED,
+                           api_name="/super_resolve")  # fmt: skip
+    else:
+        gallery, *_ = client.predict(handle_file(str(path)), superres.MODE_UPSCALE, EMBEDDED,
+                                     api_name="/super_resolve")  # fmt: skip
+        assert len(gallery) >= 2
+
+
+def test_no_image_and_bad_choices_are_refused(client):
+    with pytest.raises(Exception, match="No image"):
+        client.predict(None, superres.MODE_UPSCALE, EMBEDDED, api_name="/super_resolve")
+    with pytest.raises(Exception):
+        client.predict(handle_file(str(EXAMPLE)), "no such mode", EMBEDDED, api_name="/super_resolve")
+    gallery, *_ = client.predict(handle_file(str(EXAMPLE)), superres.MODE_COMPARE, EMBEDDED,
+                                 api_name="/super_resolve")  # fmt: skip
+    assert gallery  # still answering
