@@ -72,18 +72,24 @@ def stack_vertical(images: list[Image.Image]) -> Image.Image:
     return canvas
 
 
+def window_of_largest_score(score: np.ndarray, size: int) -> tuple[int, int]:
+    """(top, left) of the size x size window (inside the image) with the largest mean of a
+    per-pixel (H, W) score map."""
+    from scipy.ndimage import uniform_filter
+
+    h, w = score.shape
+    size = min(size, h, w)
+    smoothed = uniform_filter(score.astype(np.float32), size=size, mode="constant")
+    half = size // 2
+    valid = smoothed[half : h - (size - half) + 1, half : w - (size - half) + 1]
+    top, left = np.unravel_index(int(np.argmax(valid)), valid.shape)
+    return int(top), int(left)
+
+
 def region_of_largest_difference(a: np.ndarray, b: np.ndarray, size: int) -> tuple[int, int]:
     """(top, left) of the size x size window where two same-shape RGB images differ most
     (mean absolute difference), to zoom on where methods disagree."""
-    from scipy.ndimage import uniform_filter
-
     if a.shape != b.shape:
         raise ValueError(f"shapes differ: {a.shape} vs {b.shape}")
-    h, w = a.shape[:2]
-    size = min(size, h, w)
-    diff = np.abs(a.astype(np.float32) - b.astype(np.float32)).mean(axis=2)
-    score = uniform_filter(diff, size=size, mode="constant")
-    half = size // 2
-    valid = score[half : h - (size - half) + 1, half : w - (size - half) + 1]
-    top, left = np.unravel_index(int(np.argmax(valid)), valid.shape)
-    return int(top), int(left)
+    return window_of_largest_score(np.abs(a.astype(np.float32) - b.astype(np.float32)).mean(axis=2),
+                                   size)  # fmt: skip

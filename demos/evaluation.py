@@ -97,8 +97,10 @@ def export_report() -> str:
 
 
 def rerun_superres(progress=gr.Progress()) -> tuple[pd.DataFrame, str]:
-    """Re-run the quality benchmark for the embedded models (about a minute on 2 cores)."""
-    result = run_task("superres", progress=lambda f, what: progress(f, desc=what))
+    """Re-run the quality benchmark (about a minute on 2 cores) into a scratch folder: the
+    committed results and the model cards change only through `python -m eval.run`."""
+    scratch = Path(tempfile.mkdtemp(prefix="eval_"))
+    result = run_task("superres", scratch, progress=lambda f, what: progress(f, desc=what))
     return summary_table("superres", result), provenance(result)
 
 

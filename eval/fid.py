@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 from eval.metrics import frechet_distance_from_features
+from models import resample
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +40,7 @@ def inception_weights_cached() -> bool:
 
 def resize_bicubic(images: np.ndarray, size: int) -> np.ndarray:
     """(N, H, W, 3) uint8 -> (N, size, size, 3) uint8 with PIL bicubic."""
-    return np.stack([np.asarray(Image.fromarray(im).resize((size, size), Image.Resampling.BICUBIC))
-                     for im in images])  # fmt: skip
+    return np.stack([resample.resize_bicubic(im, size, size) for im in images])
 
 
 @torch.inference_mode()

@@ -11,16 +11,12 @@ to 127.0.0.1 only, and the loop is bounded in time and count.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
-from eval.startup import ROOT, free_port
+from eval.startup import running_app
 
 
 def rss_mb(pid: int) -> float:
@@ -42,19 +38,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from demos import superres
 
-    port = free_port()
-    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
-           "GAN_GALLERY_SOURCE": "embedded", "GRADIO_ANALYTICS_ENABLED": "False"}  # fmt: skip
-    server = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(url, timeout=2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+    with running_app({"GAN_GALLERY_SOURCE": "embedded"}) as (server, url, _):
         example = handle_file(str(superres.EXAMPLES_DIR / "astronaut_256.png"))
         embedded = next(k for k, v in superres.MODELS.items() if v == "embedded")
         warm = Client(url, verbose=False)
@@ -90,9 +74,6 @@ def main(argv: list[str] | None = None) -> int:
             t.join()
         wall = time.monotonic() - start
         rss_after = rss_mb(server.pid)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
     q = statistics.quantiles(latencies, n=20) if len(latencies) >= 2 else [float("nan")] * 19
     print(f"{args.users} users, {wall:.0f} s, endpoint /super_resolve (compare mode, 256x256, "

@@ -9,6 +9,7 @@ so this measures imports and building the UI.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import socket
 import subprocess
@@ -33,27 +34,38 @@ def import_seconds() -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def seconds_to_first_200(timeout: float = 120.0) -> float:
+@contextlib.contextmanager
+def running_app(extra_env: dict[str, str] | None = None, timeout: float = 120.0):
+    """Start `python app.py` on a free loopback port; yield (process, url, seconds to the first
+    HTTP 200); stop it on exit."""
     port = free_port()
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
-           "GRADIO_ANALYTICS_ENABLED": "False"}  # fmt: skip
+           "GRADIO_ANALYTICS_ENABLED": "False", **(extra_env or {})}  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
-        while time.perf_counter() - start < timeout:
+        while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"app.py exited early with code {proc.returncode}")
+            if time.perf_counter() - start > timeout:
+                raise TimeoutError(f"no HTTP 200 within {timeout} s")
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
+                with urllib.request.urlopen(url, timeout=2) as r:
                     if r.status == 200:
-                        return time.perf_counter() - start
+                        break
             except OSError:
                 time.sleep(0.1)
-        raise TimeoutError(f"no HTTP 200 within {timeout} s")
+        yield proc, url, time.perf_counter() - start
     finally:
         proc.terminate()
-        proc.wait(timeout=20)
+        proc.wait(timeout=30)
+
+
+def seconds_to_first_200() -> float:
+    with running_app() as (_, _, seconds):
+        return seconds
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from data.photos import eval_photos
-from demos.comparison import Panel, compose_comparison, region_of_largest_difference
+from demos.comparison import Panel, compose_comparison, window_of_largest_score
 from eval.metrics import gradient_energy_ratio, psnr, ssim
 from models import hub
 from models.resample import crop_to_multiple, downscale_x4
@@ -87,8 +87,7 @@ def hallucination_cases(result: dict, photos: dict, outputs: dict, failures_dir:
         gt = crop_to_multiple(photos[name], 4)
         err_gan = np.abs(outputs[gan][name].astype(float) - gt)
         err_mse = np.abs(outputs[mse][name].astype(float) - gt)
-        diff = (err_gan - err_mse).clip(0).astype(np.float32)
-        top_, left = region_of_largest_difference(diff, np.zeros_like(diff), 64)
+        top_, left = window_of_largest_score((err_gan - err_mse).clip(0).mean(axis=2), 64)
         window = (slice(top_, top_ + 64), slice(left, left + 64))
         panels = []
         for method in (BICUBIC, mse, gan):

@@ -40,6 +40,14 @@ def put_in_cache(cache: Path, repo_id: str, files: dict[str, Path | bytes], rev:
         (snap / name).write_bytes(data)
 
 
+def cache_mixin_repo(cache: Path, tmp_path: Path, repo_id: str, seed: int = 7) -> None:
+    """A PyTorchModelHubMixin repo of seeded_tiny(4, seed) in the fake cache."""
+    src = tmp_path / f"src-{repo_id.replace('/', '-')}"
+    seeded_tiny(4, seed=seed).save_pretrained(src)
+    put_in_cache(cache, repo_id, {"config.json": src / "config.json",
+                                  "model.safetensors": src / "model.safetensors"})  # fmt: skip
+
+
 @pytest.fixture
 def register(monkeypatch):
     """Register test entries into a private copy of the catalog."""
@@ -111,10 +119,7 @@ def test_entry_needs_some_checkpoint(register):
 
 
 def test_hub_mixin_from_fake_cache(register, fake_cache, tmp_path, embedded_dir):
-    src = tmp_path / "hub-src"
-    seeded_tiny(4, seed=7).save_pretrained(src)
-    put_in_cache(fake_cache, "someone/tiny", {"config.json": src / "config.json",
-                                              "model.safetensors": src / "model.safetensors"})  # fmt: skip
+    cache_mixin_repo(fake_cache, tmp_path, "someone/tiny")
     register(name="tiny-hub", embedded=str(embedded_dir),
              hub=HubCheckpoint(repo_id="someone/tiny", revision=REV))  # fmt: skip
     loaded = hub.load("tiny-hub", "hub")
@@ -196,10 +201,7 @@ def test_hub_only_entry_without_fallback_is_a_clear_error(register, fake_cache):
 
 
 def test_source_switch(register, fake_cache, tmp_path, embedded_dir, monkeypatch):
-    src = tmp_path / "hub-src"
-    seeded_tiny(4, seed=7).save_pretrained(src)
-    put_in_cache(fake_cache, "someone/tiny2", {"config.json": src / "config.json",
-                                               "model.safetensors": src / "model.safetensors"})  # fmt: skip
+    cache_mixin_repo(fake_cache, tmp_path, "someone/tiny2")
     register(name="switch", embedded=str(embedded_dir),
              hub=HubCheckpoint(repo_id="someone/tiny2", revision=REV))  # fmt: skip
     monkeypatch.setenv(hub.SOURCE_ENV, "embedded")
@@ -280,10 +282,7 @@ def test_unreachable_hub_uses_local_cache_without_network(register, fake_cache, 
         raise AssertionError("the network was used")
 
     monkeypatch.setattr("huggingface_hub.file_download.get_hf_file_metadata", no_network)
-    src = tmp_path / "hub-src"
-    seeded_tiny(4, seed=7).save_pretrained(src)
-    put_in_cache(fake_cache, "someone/cached", {"config.json": src / "config.json",
-                                                "model.safetensors": src / "model.safetensors"})  # fmt: skip
+    cache_mixin_repo(fake_cache, tmp_path, "someone/cached")
     register(name="cached", embedded=str(embedded_dir),
              hub=HubCheckpoint(repo_id="someone/cached", revision=REV))  # fmt: skip
     register(name="uncached", embedded=str(embedded_dir),
