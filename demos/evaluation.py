@@ -19,7 +19,9 @@ from eval.run import RESULTS_DIR, run_task
 logger = logging.getLogger(__name__)
 
 TITLE = "Evaluation"
-TASK_TITLES = {"superres": "Super-resolution x4 quality", "superres_speed": "Super-resolution speed"}
+TASK_TITLES = {"superres": "Super-resolution x4 quality", "superres_speed": "Super-resolution speed",
+               "dcgan": "DCGAN: vector arithmetic, sliders, FD", "acgan": "AC-GAN: class accuracy and FD per class",
+               "inpainting": "Inpainting quality by mask area", "inpainting_speed": "Inpainting speed"}
 
 
 def load_results(results_dir: Path = RESULTS_DIR) -> dict[str, dict]:

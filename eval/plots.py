@@ -69,7 +69,74 @@ def superres_speed(result: dict) -> go.Figure:
                    xaxis_title="input side (px)", yaxis_title="seconds", yaxis_type="log")  # fmt: skip
 
 
+def _first_ok(result: dict) -> dict | None:
+    return next((r for r in result["methods"].values() if "mean" in r), None)
+
+
+def dcgan_sliders(result: dict) -> go.Figure:
+    """Attribute probability along each direction in z: a working slider rises left to right."""
+    from models.latent_arithmetic import SLIDERS  # the tab's sliders; the CSV has every direction
+
+    fig = go.Figure()
+    r = _first_ok(result)
+    shown = [(k, s) for k, s in (r or {}).get("sliders", {}).items() if k in SLIDERS.values()]
+    for i, (key, s) in enumerate(shown):
+        fig.add_scatter(x=s["steps"], y=s["mean_probability"], mode="lines+markers",
+                        name=f"{key} (monotone {s['monotone_fraction']:.0%})",
+                        line={"color": COLORS[i % len(COLORS)]})  # fmt: skip
+    return _layout(fig, "DCGAN attribute sliders of the tab: classifier probability along each direction (64 z)",
+                   result, xaxis_title="step along the direction", yaxis_title="mean probability",
+                   yaxis_range=[0, 1])  # fmt: skip
+
+
+def dcgan_arithmetic(result: dict) -> go.Figure:
+    fig = go.Figure()
+    r = _first_ok(result)
+    if r:
+        m, a = r["mean"], r["arithmetic"]
+        names = ["whole target", "transferred attribute", "context kept", "mean(C) alone (baseline)"]
+        values = [m["arithmetic_success"], m["transfer_rate"], m["context_kept"], m["baseline_c"]]
+        fig.add_bar(x=names, y=values, marker_color=COLORS[:4], text=[f"{v:.0%}" for v in values],
+                    textposition="outside")  # fmt: skip
+        title = f"DCGAN vector arithmetic A − B + C over {a['trials']} seeded trials (face-attribute classifier)"
+    else:
+        title = "DCGAN vector arithmetic (no result)"
+    return _layout(fig, title, result, yaxis_title="fraction of trials", yaxis_range=[0, 1.1], showlegend=False)
+
+
+def acgan_per_class(result: dict) -> go.Figure:
+    fig = go.Figure()
+    r = _first_ok(result)
+    if r:
+        classes = list(r["per_class"])
+        fig.add_bar(x=classes, y=[r["per_class"][c]["accuracy"] for c in classes], name="generated samples",
+                    marker_color=COLORS[1])  # fmt: skip
+        fig.add_bar(x=classes, y=[r["per_class"][c]["real_accuracy"] for c in classes], name="real test photos",
+                    marker_color=COLORS[0])  # fmt: skip
+    return _layout(fig, "AC-GAN: Fashion-MNIST classifier accuracy per requested class", result,
+                   yaxis_title="accuracy", yaxis_range=[0, 1], barmode="group")  # fmt: skip
+
+
+def acgan_fd(result: dict) -> go.Figure:
+    fig = go.Figure()
+    r = _first_ok(result)
+    if r:
+        classes = list(r["per_class"])
+        fig.add_bar(x=classes, y=[r["per_class"][c]["fd"] for c in classes], name="generated vs real test",
+                    marker_color=COLORS[1])  # fmt: skip
+        fig.add_bar(x=classes, y=[r["per_class"][c]["fd_real"] for c in classes], name="real train vs real test (floor)",
+                    marker_color=COLORS[0])  # fmt: skip
+    return _layout(fig, f"AC-GAN: per-class {result.get('fd_label', 'FD')}", result,
+                   yaxis_title="Fréchet distance (lower is better)", barmode="group")  # fmt: skip
+
+
 FIGURES = {
     "superres": [superres_psnr_vs_ssim, superres_sharpness],
     "superres_speed": [superres_speed],
+    "dcgan": [dcgan_sliders, dcgan_arithmetic],
+    "acgan": [acgan_per_class, acgan_fd],
 }
+
+from eval.plots_inpainting import FIGURES as _INPAINTING_FIGURES  # noqa: E402  (it imports COLORS, _layout)
+
+FIGURES.update(_INPAINTING_FIGURES)

@@ -117,3 +117,33 @@ register(CatalogEntry(
     hub=HubCheckpoint(filename="SRGAN_x4-SRGAN_ImageNet.pth.tar", **_SRGAN_PYTORCH),
     description="SRGAN x4 trained on ImageNet by Lornatang/SRGAN-PyTorch (Hub).",
 ))  # fmt: skip
+
+# DCGAN / AC-GAN (issue #4) and the classifiers that judge their samples (trained on real data).
+register(CatalogEntry(
+    name="dcgan-faces", cls="models.dcgan:DCGANGenerator", task="dcgan", title="DCGAN (faces)",
+    embedded="dcgan-faces",
+    description="DCGAN 64x64 trained here on procedural faces with known attributes.",
+))  # fmt: skip
+register(CatalogEntry(
+    name="acgan-fashion", cls="models.dcgan:ACGANGenerator", task="acgan", title="AC-GAN (Fashion-MNIST)",
+    embedded="acgan-fashion",
+    description="AC-GAN 32x32 trained here on real Fashion-MNIST photos, 10 classes.",
+))  # fmt: skip
+register(CatalogEntry(
+    name="face-attribute-classifier", cls="models.classifiers:FaceAttributeClassifier", task="judge",
+    title="Face attribute classifier", embedded="face-attribute-classifier",
+    description="Judges generated faces: trained on ground-truth renders of data/faces.py.",
+))  # fmt: skip
+register(CatalogEntry(
+    name="fashion-classifier", cls="models.classifiers:FashionClassifier", task="judge",
+    title="Fashion-MNIST classifier", embedded="fashion-classifier",
+    description="Judges AC-GAN samples: trained on the real Fashion-MNIST training split.",
+))  # fmt: skip
+
+# Inpainting (issue #6).
+register(CatalogEntry(
+    name="inpainting-gated", cls="models.inpainting:GatedInpaintGenerator", task="inpainting",
+    title="Gated-conv GAN", embedded="inpainting-gated",
+    description="DeepFillv2-style gated-convolution GAN (small; residual to a harmonic fill), "
+                "trained here with an SN-PatchGAN on real photo crops (see its card).",
+))  # fmt: skip

@@ -150,3 +150,75 @@ def test_no_image_and_bad_choices_are_refused(client):
     gallery, *_ = client.predict(handle_file(str(EXAMPLE)), superres.MODE_COMPARE, EMBEDDED,
                                  api_name="/super_resolve")  # fmt: skip
     assert gallery  # still answering
+
+
+# --- DCGAN & AC-GAN tab -------------------------------------------------------------------------
+
+NO_SLIDE = [0.0] * 5
+
+
+def test_dcgan_samples_arithmetic_sliders_and_interpolation(client):
+    gallery, png = client.predict(3, api_name="/dcgan_samples")
+    assert len(gallery) == 16 and gallery[0]["caption"].startswith("#1: ")
+    assert Image.open(gallery[0]["image"]).size == (128, 128)
+    again, _ = client.predict(3, api_name="/dcgan_samples")
+    assert np.array_equal(np.asarray(Image.open(gallery[5]["image"])), np.asarray(Image.open(again[5]["image"])))
+
+    from demos.dcgan import MODE_PRESET
+
+    image, verdict, png = client.predict(MODE_PRESET, next(iter(dcgan_presets())), "", "", "", 0,
+                                         api_name="/dcgan_arithmetic")  # fmt: skip
+    assert "Target" in verdict and "decoded images show the whole target" in verdict
+    assert Image.open(png).size[0] > 5 * 160
+
+    plain, caption = client.predict(3, 1, *NO_SLIDE, api_name="/dcgan_slide")
+    moved, _ = client.predict(3, 1, 2.5, *NO_SLIDE[1:], api_name="/dcgan_slide")
+    assert "Classifier reads" in caption
+    assert not np.array_equal(np.asarray(Image.open(plain)), np.asarray(Image.open(moved)))
+
+    strip, png = client.predict(0, 1, 1, 2, 6, api_name="/dcgan_interpolate")
+    assert Image.open(strip).size[0] > 6 * 96
+
+
+def dcgan_presets():
+    from models.latent_arithmetic import PRESETS
+
+    return PRESETS
+
+
+def test_dcgan_pick_mode(client):
+    from demos.dcgan import MODE_PICK
+
+    preset = next(iter(dcgan_presets()))  # ignored in this mode, but must be a valid choice
+    image, verdict, png = client.predict(MODE_PICK, preset, "1,2,3", "4 5 6", "7;8;9", 11, api_name="/dcgan_arithmetic")
+    assert "Target" in verdict
+    with pytest.raises(Exception, match="sample numbers"):
+        client.predict(MODE_PICK, preset, "0, 99", "4", "7", 11, api_name="/dcgan_arithmetic")
+    with pytest.raises(Exception, match="sample numbers"):
+        client.predict(MODE_PICK, preset, "one", "4", "7", 11, api_name="/dcgan_arithmetic")
+
+
+def test_acgan_samples_are_judged(client):
+    gallery, png, summary = client.predict("Trouser", 0, 10, api_name="/acgan_samples")
+    assert len(gallery) == 10 and all(item["caption"].startswith("Trouser") for item in gallery)
+    assert "agrees with the requested class" in summary
+    with pytest.raises(Exception, match="Unknown class"):
+        client.predict("Spaceship", 0, 10, api_name="/acgan_samples")
+
+
+@pytest.mark.parametrize("seed", [float("nan"), float("inf"), -1, 2**40, 1e300])  # 0.5: Number(precision=0) rounds it
+def test_dcgan_bad_seeds_through_the_api(client, seed):
+    with pytest.raises(Exception, match="(?i)seed|number|value"):
+        client.predict(seed, api_name="/dcgan_samples")
+    with pytest.raises(Exception, match="(?i)seed|number|value"):
+        client.predict("All classes", seed, 4, api_name="/acgan_samples")
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1e9, 3.5, 1e300])
+def test_dcgan_bad_slider_values_through_the_api(client, value):
+    with pytest.raises(Exception, match="(?i)smile|between|value|number"):
+        client.predict(3, 1, value, *NO_SLIDE[1:], api_name="/dcgan_slide")
+    with pytest.raises(Exception, match="(?i)sample|between|value|number"):
+        client.predict(3, value, *NO_SLIDE, api_name="/dcgan_slide")
+    gallery, _ = client.predict(3, api_name="/dcgan_samples")  # still answering
+    assert len(gallery) == 16

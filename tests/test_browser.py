@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import app
-from demos import superres
+from demos import dcgan, superres
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
@@ -52,6 +52,26 @@ def test_superres_tab_in_browser(page):
     assert "classical" in body  # the metrics table
     assert page.locator("img").count() >= 3  # input + result images
     page.screenshot(path=str(ARTIFACTS / "tab_superres.png"), full_page=True)
+
+
+def test_dcgan_tab_in_browser(page):
+    page.get_by_role("tab", name=dcgan.TITLE).click()
+    page.get_by_role("button", name="Sample 16 faces").click()
+    page.wait_for_selector("text=#1:", timeout=60_000)  # captioned samples
+    # drag the Smile slider as a person would: press on its knob, move right, release
+    smile = page.get_by_label("range slider for Smile")
+    box = smile.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] / 2, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.85, y, steps=8)
+    page.mouse.up()
+    page.wait_for_selector("text=Classifier reads", timeout=60_000)
+    page.get_by_role("button", name="Compute A − B + C").click()
+    page.wait_for_selector("text=decoded images show the whole target", timeout=120_000)
+    page.get_by_role("button", name="Generate", exact=True).click()
+    page.wait_for_selector("text=agrees with the requested class", timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "tab_dcgan.png"), full_page=True)
 
 
 def test_evaluation_tab_in_browser(page):

@@ -3,7 +3,10 @@
 import importlib
 import sys
 
-METHODS = {"srresnet": "training.superres", "srgan": "training.superres"}
+METHODS = {"srresnet": "training.superres", "srgan": "training.superres",
+           "dcgan": "training.dcgan", "acgan": "training.dcgan", "face-classifier": "training.dcgan",
+           "fashion-classifier": "training.dcgan", "dcgan-directions": "training.dcgan",
+           "inpainting": "training.inpainting"}
 
 
 def main(argv: list[str]) -> int:

@@ -1,0 +1,397 @@
+"""Inpainting tab: paint a mask over a photo in the browser; OpenCV Telea and Navier-Stokes, the
+gated-convolution GAN (several plausible fills, one per seed) and Deep Image Prior (with a
+progress bar and a Stop button) fill it side by side."""
+
+from __future__ import annotations
+
+import functools
+import io
+import logging
+import queue
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import cv2
+import gradio as gr
+import numpy as np
+import pandas as pd
+from PIL import Image, UnidentifiedImageError
+
+from data.masks import mask_area, mask_overlay
+from demos.common import notices_markdown
+from demos.comparison import Panel, compose_comparison
+from demos.input_guard import MAX_PIXELS, InputError, guard_image
+from eval.metrics import psnr
+from models.hub import ModelUnavailable
+from models.inpainting import (
+    DIP,
+    GATED,
+    HARMONIC,
+    LEARNED_WORK_SIDE,
+    NAVIER_STOKES,
+    TELEA,
+    WORK_SIDE,
+    Inpainted,
+    inpaint,
+)
+
+logger = logging.getLogger(__name__)
+
+TITLE = "Inpainting"
+EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
+MASKS_DIR = EXAMPLES_DIR / "inpainting_masks"
+MAX_SIDE = 4096  # photos up to this stay at full resolution (methods work around the mask)
+MIN_SIDE = 16
+MAX_MASK_AREA = 0.99  # above this there is (almost) nothing left to fill from
+EVALUATED_AREA = 0.5  # the benchmark's largest bucket
+METHODS = {
+    "Telea (OpenCV)": TELEA,
+    "Navier-Stokes (OpenCV)": NAVIER_STOKES,
+    "Gated-conv GAN (trained here)": GATED,
+    "Harmonic fill (the GAN's starting point, no network)": HARMONIC,
+    "Deep Image Prior (slow: fits a network to your photo)": DIP,
+}
+SEEDLESS = (TELEA, NAVIER_STOKES, HARMONIC)  # deterministic: the seed does not apply
+DEFAULT_METHODS = list(METHODS)[:3]
+MAX_FILLS = 6
+TABLE_COLUMNS = ["Method", "Seed", "Weights", "Worked at (px)", "Seconds", "PSNR vs your photo (dB)",
+                 "L1 in the hole"]  # fmt: skip
+METRIC_NOTE = ("PSNR: R, G and B over the whole image; L1: mean absolute difference inside the "
+               "mask on the [0, 1] scale; both against the photo as you gave it, i.e. against what "
+               "was under the mask. When you remove an object, a good fill *should* differ from it.")  # fmt: skip
+
+_stop_events: dict[str, threading.Event] = {}
+_stop_guard = threading.Lock()
+
+
+class MaskEditor(gr.ImageEditor):
+    """gr.ImageEditor (the ImageMask preset: one fixed brush colour, no extra layers) that hands
+    the handler the uploaded files untouched (paths, or bytes for canvas blobs): the input guard
+    decodes the photo, so a corrupt or huge file gets its clear message instead of a
+    preprocessing error, and the mask is read from the drawn layers' alpha."""
+
+    is_template = True  # rendered by the frontend as a plain ImageEditor
+
+    def convert_and_format_image(self, file, flatten_on_white: bool = False):  # type: ignore[override]
+        if file is None:
+            return None
+        if isinstance(file, (bytes, bytearray, memoryview)):
+            return bytes(file)
+        return str(file.path)
+
+
+def mask_editor() -> MaskEditor:
+    return MaskEditor(label="Photo: paint over what to fill (brush), then press Inpaint",
+                      type="numpy", image_mode="RGBA", sources=["upload", "clipboard"],
+                      brush=gr.Brush(colors=["#ff00aa"], color_mode="fixed"),
+                      layers=False, transforms=(), height=480)  # fmt: skip
+
+
+# --- reading the editor's value -------------------------------------------------------------
+
+
+def _decode_layer(layer) -> np.ndarray:
+    """A drawn layer (path, bytes, PIL image or array) -> (H, W, 4) uint8 RGBA."""
+    if isinstance(layer, np.ndarray):
+        a = layer
+        if a.ndim == 2:
+            a = np.stack([a] * 3 + [np.full_like(a, 255)], axis=-1)
+        elif a.ndim == 3 and a.shape[2] == 3:
+            a = np.concatenate([a, np.full(a.shape[:2] + (1,), 255, a.dtype)], axis=-1)
+        if a.ndim != 3 or a.shape[2] != 4:
+            raise InputError(f"The mask layer has an unexpected shape {a.shape}.")
+        return a.astype(np.uint8) if a.dtype != np.uint8 else a
+    try:
+        im = layer if isinstance(layer, Image.Image) else Image.open(
+            io.BytesIO(layer) if isinstance(layer, bytes) else layer)
+        if im.width * im.height > MAX_PIXELS:
+            raise InputError(f"Refused: the mask layer is {im.width}x{im.height} px.")
+        return np.asarray(im.convert("RGBA"))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError("The mask layer could not be read as an image.") from exc
+
+
+def layer_mask(layer) -> np.ndarray:
+    """The pixels a layer marks, bool (H, W). A brush layer marks where it is not transparent; a
+    layer with no transparency at all is read as a black-and-white mask image (white or any
+    colour = fill, black = keep), the usual convention for masks sent through the API."""
+    rgba = _decode_layer(layer)
+    alpha = rgba[..., 3]
+    if alpha.min() < 255:
+        return alpha > 0
+    return rgba[..., :3].max(axis=2) > 127
+
+
+def _resize_mask(mask: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Nearest when enlarging; when shrinking, a pixel is masked if any pixel under it was."""
+    if mask.shape == (height, width):
+        return mask
+    interp = cv2.INTER_AREA if height < mask.shape[0] else cv2.INTER_NEAREST
+    return cv2.resize(mask.astype(np.float32), (width, height), interpolation=interp) > 0
+
+
+def read_editor(value, max_side: int = MAX_SIDE) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The editor's {"background", "layers", "composite"} -> (photo RGB uint8 (H, W, 3), mask
+    bool (H, W), notices). Raises InputError with a message for a person."""
+    if value is None or (isinstance(value, dict) and value.get("background") is None):
+        raise InputError("No photo given: upload one or pick an example, then paint over what to fill.")
+    if not isinstance(value, dict):
+        raise InputError("Expected the editor's value: {'background': photo, 'layers': [mask], "
+                         "'composite': ...}.")  # fmt: skip
+    guarded = guard_image(value["background"], max_side=max_side, min_side=MIN_SIDE, what="photo")
+    image, notices = guarded.array, list(guarded.notices)
+    if (image == image[0, 0]).all():  # the editor sends its blank canvas when nothing was uploaded
+        raise InputError("The photo is blank (one colour everywhere): upload a photo or pick an "
+                         "example first, then paint over what to fill.")  # fmt: skip
+    h, w = image.shape[:2]
+    layers = [layer for layer in (value.get("layers") or []) if layer is not None]
+    mask = np.zeros((h, w), dtype=bool)
+    for layer in layers:
+        m = layer_mask(layer)
+        if m.shape != (h, w):
+            (lh, lw), (oh, ow) = m.shape, (guarded.original_size[1], guarded.original_size[0])
+            if abs(lw / lh - w / h) > 0.02 * (w / h):
+                raise InputError(f"The mask is {lw}x{lh} px but the photo is {ow}x{oh} px, a different "
+                                 "shape: draw the mask on this photo in the editor (or send a mask of "
+                                 "the photo's size).")  # fmt: skip
+            if (lw, lh) not in ((ow, oh), (oh, ow)):
+                notices.append(f"The mask ({lw}x{lh} px) was scaled to the photo ({w}x{h} px).")
+            m = _resize_mask(m, h, w)
+        mask |= m
+    area = mask_area(mask)
+    if not mask.any():
+        raise InputError("The mask is empty: paint over the part of the photo to fill (brush "
+                         "tool), then press Inpaint.")  # fmt: skip
+    if area >= MAX_MASK_AREA:
+        raise InputError(f"The mask covers {area:.1%} of the photo: nothing is left to fill it "
+                         "from. Leave at least some of the photo unpainted.")  # fmt: skip
+    if area > EVALUATED_AREA:
+        notices.append(f"The mask covers {area:.0%} of the photo; the methods were evaluated up to "
+                       f"{EVALUATED_AREA:.0%} (Evaluation tab). Expect smears.")  # fmt: skip
+    return image, mask, notices
+
+
+# --- the action ------------------------------------------------------------------------------
+
+
+def _stop_event(request: gr.Request | None) -> threading.Event:
+    key = getattr(request, "session_hash", None) or "no-session"
+    with _stop_guard:
+        event = _stop_events[key] = threading.Event()
+        return event
+
+
+def stop_deep_image_prior(request: gr.Request | None = None) -> None:
+    """Stop (and Cancel): this session's Deep Image Prior ends at its next iteration."""
+    key = getattr(request, "session_hash", None) or "no-session"
+    with _stop_guard:
+        if key in _stop_events:
+            _stop_events[key].set()
+
+
+def _row(r: Inpainted, image: np.ndarray, mask: np.ndarray) -> list:
+    diff = np.abs(image.astype(np.float64) - r.image.astype(np.float64))[mask]
+    return [r.title, None if r.method in SEEDLESS else r.seed, r.source,
+            f"{r.work_size[0]}x{r.work_size[1]}", round(r.seconds, 3),
+            round(psnr(image, r.image, y_channel=False), 2), round(float(diff.mean()) / 255, 4)]  # fmt: skip
+
+
+def _caption(r: Inpainted) -> str:
+    extra = "" if r.method in SEEDLESS else f", seed {r.seed}"
+    if r.iterations is not None:
+        extra += f", {r.iterations} it."
+    return f"{r.seconds:.2f} s{extra}"
+
+
+def _outputs(panels: list[Panel], rows: list[list], notices: list[str], png: str | None):
+    return ([(p.image, f"{p.title}: {p.caption}") for p in panels],
+            pd.DataFrame(rows, columns=TABLE_COLUMNS), notices_markdown(notices), png)  # fmt: skip
+
+
+def inpaint_photo(editor, methods: list[str], fills: int = 2, seed: float = 0,
+                  iterations: int = 300, request: gr.Request | None = None,
+                  progress=gr.Progress()) -> Iterator[tuple]:  # fmt: skip
+    """The tab's action, a generator: yields (gallery, table, notices, PNG path), first after the
+    fast methods, then while Deep Image Prior runs, last with the labelled comparison PNG."""
+    unknown = [m for m in methods or [] if m not in METHODS]
+    if unknown:
+        raise InputError(f"Unknown method(s): {', '.join(unknown)}.")
+    if not methods:
+        raise InputError("Choose at least one method.")
+    fills = int(min(max(int(fills or 1), 1), MAX_FILLS))
+    seed = int(seed or 0)
+    iterations = int(min(max(int(iterations or 1), 1), 5000))
+    image, mask, notices = read_editor(editor)
+    area = mask_area(mask)
+    h, w = mask.shape
+    panels = [Panel(mask_overlay(image, mask), "Your photo + mask", f"mask {area:.1%} of {w}x{h} px")]
+    rows: list[list] = []
+    chosen = [METHODS[m] for m in methods]
+    fast = [(m, seed) for m in chosen if m in (TELEA, NAVIER_STOKES)]
+    fast += [(GATED, seed + k) for k in range(fills)] if GATED in chosen else []
+    fast += [(HARMONIC, seed)] if HARMONIC in chosen else []
+    unavailable: set[str] = set()
+    for i, (method, s) in enumerate(fast):
+        if method in unavailable:
+            continue
+        progress(i / (len(fast) + (DIP in chosen)), desc=f"{method} (seed {s})")
+        try:
+            r = inpaint(method, image, mask, seed=s)
+        except ModelUnavailable as exc:
+            notices.append(str(exc))
+            unavailable.add(method)
+            continue
+        if r.notice and r.notice not in notices:
+            notices.append(r.notice)
+        title = r.title if method != GATED or fills == 1 else f"{r.title} #{s - seed + 1}"
+        panels.append(Panel(r.image, title, _caption(r)))
+        rows.append(_row(r, image, mask))
+    if DIP in chosen:
+        yield _outputs(panels, rows, notices, None)
+        result = yield from _run_deep_image_prior(image, mask, seed, iterations, request, progress,
+                                                  lambda p: _outputs(panels + [p], rows, notices, None))  # fmt: skip
+        if result is not None:
+            if result.iterations is not None and result.iterations < iterations:
+                notices.append(f"Deep Image Prior was stopped after {result.iterations} of "
+                               f"{iterations} iterations.")  # fmt: skip
+            panels.append(Panel(result.image, result.title, _caption(result)))
+            rows.append(_row(result, image, mask))
+    footer = (f"Mask {area:.1%} of {w}x{h} px. Fills computed around the mask at up to "
+              f"{LEARNED_WORK_SIDE} px (GAN), {WORK_SIDE[DIP]} px (Deep Image Prior), "
+              f"{WORK_SIDE[TELEA]} px (the others); only masked pixels are replaced.")  # fmt: skip
+    out = Path(tempfile.mkdtemp(prefix="inpaint_")) / "inpainting_comparison.png"
+    compose_comparison(panels, footer=footer).save(out)
+    yield _outputs(panels, rows, notices, str(out))
+
+
+def _run_deep_image_prior(image, mask, seed, iterations, request, progress,
+                          preview_outputs: Callable[[Panel], tuple]):  # fmt: skip
+    """Run Deep Image Prior in a worker thread; yield previews about every 10%; the Stop button
+    (or the event being cancelled, which closes this generator) stops it at the next
+    iteration. Returns the final Inpainted (or None if it failed)."""
+    stop = _stop_event(request)
+    updates: queue.Queue = queue.Queue()
+    every = max(1, iterations // 10)
+    outcome: dict = {}
+
+    def callback(i: int, total: int, loss: float, preview: Callable[[], np.ndarray]) -> bool:
+        updates.put((i, total, loss, preview() if i % every == 0 and i < total else None))
+        return not stop.is_set()
+
+    def work() -> None:
+        try:
+            outcome["result"] = inpaint(DIP, image, mask, seed=seed, iterations=iterations,
+                                        callback=callback)  # fmt: skip
+        except Exception as exc:  # reported in the UI; the server carries on
+            logger.exception("Deep Image Prior failed")
+            outcome["error"] = exc
+        finally:
+            updates.put(None)
+
+    thread = threading.Thread(target=work, name="deep-image-prior", daemon=True)
+    thread.start()
+    shown = 0.0
+    try:
+        while (item := updates.get()) is not None:
+            i, total, loss, preview = item
+            if preview is not None or time.monotonic() - shown > 0.5:  # each update is a message
+                progress(i / total, desc=f"Deep Image Prior: iteration {i}/{total}, known-pixel MSE {loss:.4f}")
+                shown = time.monotonic()
+            if preview is not None:
+                yield preview_outputs(Panel(preview, "Deep Image Prior", f"running: {i}/{total} it."))
+    finally:
+        stop.set()  # reached on completion, on an error, and when the event is cancelled
+        thread.join(timeout=30)
+        with _stop_guard:
+            key = getattr(request, "session_hash", None) or "no-session"
+            if _stop_events.get(key) is stop:
+                del _stop_events[key]
+    if "error" in outcome:
+        raise gr.Error(f"Deep Image Prior failed: {outcome['error']}")
+    return outcome.get("result")
+
+
+def user_errors_stream(fn: Callable[..., Iterator]) -> Callable[..., Iterator]:
+    """demos.common.user_errors for generator handlers: errors a person can act on become
+    gr.Error (shown in the UI) wherever in the stream they happen."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            yield from fn(*args, **kwargs)
+        except (InputError, ModelUnavailable) as exc:
+            raise gr.Error(str(exc), title="Cannot do that") from exc
+
+    return wrapper
+
+
+# --- the tab ---------------------------------------------------------------------------------
+
+
+def example_photos() -> list[str]:
+    """Example photos (demos/examples); those with a painted mask in inpainting_masks/ first."""
+    painted = [EXAMPLES_DIR / m.name.replace("_mask.png", ".png") for m in sorted(MASKS_DIR.glob("*_mask.png"))]
+    photos = [p for p in painted if p.is_file()]
+    blank = EXAMPLES_DIR / "coffee_256.png"
+    return [str(p) for p in photos + ([blank] if blank.is_file() else [])]
+
+
+def load_example(photo: str | None) -> dict | None:
+    """The editor value for an example photo: its painted mask as the layer, if it has one.
+
+    (The examples set the editor through this event rather than gr.Examples' own input: with
+    gradio 6.31, an ImageEditor loaded by gr.Examples sends the previously loaded example to the
+    next event until the canvas is edited.)"""
+    if not photo:
+        return None
+    mask = MASKS_DIR / (Path(photo).stem + "_mask.png")
+    return {"background": photo, "layers": [str(mask)] if mask.is_file() else [], "composite": None}
+
+
+def build_tab() -> None:
+    gr.Markdown(
+        "Paint over part of a photo and compare how it is filled: **Telea** and **Navier-Stokes** "
+        "(OpenCV, diffusion from the hole's border), a **gated-convolution GAN** (DeepFillv2 "
+        "layout, small, trained here on real photos, refining a **harmonic fill** of the hole; each "
+        "seed gives another plausible fill) and **Deep Image Prior** (no training data: a network fitted to your photo's known pixels "
+        "only; slow, with a Stop button). Large photos are filled around the mask at the methods' "
+        "working resolution and only the masked pixels are pasted back at full resolution."
+    )
+    with gr.Row():
+        with gr.Column(scale=1):
+            editor = mask_editor()
+            methods = gr.CheckboxGroup(list(METHODS), value=DEFAULT_METHODS, label="Methods")
+            with gr.Row():
+                fills = gr.Slider(1, MAX_FILLS, value=2, step=1, label="Plausible fills (GAN)",
+                                  info="one per seed: seed, seed+1, ...")  # fmt: skip
+                seed = gr.Number(0, precision=0, label="Seed", minimum=0)
+            iterations = gr.Slider(50, 3000, value=300, step=50, label="Deep Image Prior iterations",
+                                   info=f"~5-8 s per 100 at {WORK_SIDE[DIP]} px on a 2-core CPU")  # fmt: skip
+            with gr.Row():
+                run = gr.Button("Inpaint", variant="primary")
+                stop = gr.Button("Stop Deep Image Prior", variant="stop")
+                cancel = gr.Button("Cancel", variant="secondary")
+            example = gr.Image(type="filepath", visible=False, label="Example photo")
+            gr.Examples([[p] for p in example_photos()], inputs=example, outputs=editor,
+                        fn=load_example, run_on_click=True, cache_examples=False,
+                        label="Examples (held-out photos; most with a mask painted)")  # fmt: skip
+        with gr.Column(scale=2):
+            gallery = gr.Gallery(label="Results", columns=3, height=560, object_fit="contain",
+                                 preview=False)  # fmt: skip
+            notices = gr.Markdown()
+            table = gr.Dataframe(headers=TABLE_COLUMNS, label="Timing and distance to your photo",
+                                 interactive=False)  # fmt: skip
+            gr.Markdown(f"<small>{METRIC_NOTE}</small>")
+            download = gr.DownloadButton("Download comparison PNG", value=None)
+    event = run.click(user_errors_stream(inpaint_photo), [editor, methods, fills, seed, iterations],
+                      [gallery, table, notices, download], api_name="inpaint",
+                      concurrency_limit=2, concurrency_id="inpainting")  # fmt: skip
+    # Stop: Deep Image Prior ends at its next iteration and its fill so far is shown, with the PNG.
+    # Cancel: the whole request is dropped (the worker thread is stopped the same way).
+    stop.click(stop_deep_image_prior, None, None, api_name=False, queue=False)
+    cancel.click(stop_deep_image_prior, None, None, cancels=[event], api_name=False, queue=False)

@@ -1,0 +1,206 @@
+"""DCGAN (Radford et al. 2016) and AC-GAN (Odena et al. 2017), plus their inference helpers.
+
+DCGAN follows the paper's guidelines: no pooling or fully connected hidden layers (strided
+convolutions and transposed convolutions only), batch norm in both networks except the generator
+output and the discriminator input, ReLU in the generator with a tanh output, LeakyReLU(0.2) in the
+discriminator. The generator maps z ~ N(0, I) of size `z_dim` to (3, 64, 64) in [-1, 1].
+
+AC-GAN: the generator takes z and a class label (a learned class embedding concatenated with z,
+the paper's "class information fed to G"); the discriminator has
+two heads, real/fake and an auxiliary classifier over the classes. Both work on 32x32 grey images
+(Fashion-MNIST padded from 28x28).
+
+Vector arithmetic and attribute sliders work in z: `attribute_directions.safetensors` next to the
+DCGAN checkpoint holds, per attribute, the difference of mean z between generated samples the
+attribute classifier says have it and those it says have not (training/dcgan.py writes it).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from huggingface_hub import PyTorchModelHubMixin
+from torch import nn
+
+logger = logging.getLogger(__name__)
+
+HUB_TAGS = ["dcgan", "gan-gallery"]
+DIRECTIONS_FILE = "attribute_directions.safetensors"
+MAX_SEED = 2**31 - 1
+
+
+def _init_weights(module: nn.Module) -> None:
+    """The DCGAN paper's initialisation: N(0, 0.02) for convolutions, N(1, 0.02) for BN scales."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if getattr(m, "bias", None) is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
+def _up(cin: int, cout: int) -> list[nn.Module]:
+    return [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True)]
+
+
+def _down(cin: int, cout: int, norm: bool = True) -> list[nn.Module]:
+    layers: list[nn.Module] = [nn.Conv2d(cin, cout, 4, 2, 1, bias=not norm)]
+    if norm:
+        layers.append(nn.BatchNorm2d(cout))
+    return [*layers, nn.LeakyReLU(0.2, True)]
+
+
+class DCGANGenerator(nn.Module, PyTorchModelHubMixin, library_name="pytorch", tags=HUB_TAGS):
+    """z (B, z_dim) -> image (B, channels, 64, 64) in [-1, 1]."""
+
+    def __init__(self, z_dim: int = 100, width: int = 32, channels: int = 3) -> None:
+        super().__init__()
+        self.z_dim = z_dim
+        self.net = nn.Sequential(
+            nn.ConvTranspose2d(z_dim, width * 8, 4, 1, 0, bias=False),  # 1 -> 4
+            nn.BatchNorm2d(width * 8), nn.ReLU(True),
+            *_up(width * 8, width * 4),  # 8
+            *_up(width * 4, width * 2),  # 16
+            *_up(width * 2, width),  # 32
+            nn.ConvTranspose2d(width, channels, 4, 2, 1),  # 64
+            nn.Tanh(),
+        )  # fmt: skip
+        _init_weights(self)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z.view(z.shape[0], self.z_dim, 1, 1))
+
+
+class DCGANDiscriminator(nn.Module):
+    """image (B, channels, 64, 64) in [-1, 1] -> real/fake logit (B,)."""
+
+    def __init__(self, width: int = 32, channels: int = 3) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            *_down(channels, width, norm=False),  # 32
+            *_down(width, width * 2),  # 16
+            *_down(width * 2, width * 4),  # 8
+            *_down(width * 4, width * 8),  # 4
+            nn.Conv2d(width * 8, 1, 4, 1, 0),
+        )
+        _init_weights(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).flatten()
+
+
+class ACGANGenerator(nn.Module, PyTorchModelHubMixin, library_name="pytorch", tags=[*HUB_TAGS, "ac-gan"]):
+    """(z (B, z_dim), labels (B,) int) -> image (B, channels, 32, 32) in [-1, 1].
+
+    The class enters as a learned embedding concatenated with z (a first run that multiplied z
+    by the embedding instead left ~60% of the samples looking like another class)."""
+
+    def __init__(self, z_dim: int = 100, num_classes: int = 10, width: int = 64, channels: int = 1,
+                 embed_dim: int = 50) -> None:  # fmt: skip
+        super().__init__()
+        self.z_dim, self.num_classes = z_dim, num_classes
+        self.embed = nn.Embedding(num_classes, embed_dim)
+        self.net = nn.Sequential(
+            nn.ConvTranspose2d(z_dim + embed_dim, width * 4, 4, 1, 0, bias=False),  # 4
+            nn.BatchNorm2d(width * 4), nn.ReLU(True),
+            *_up(width * 4, width * 2),  # 8
+            *_up(width * 2, width),  # 16
+            nn.ConvTranspose2d(width, channels, 4, 2, 1),  # 32
+            nn.Tanh(),
+        )  # fmt: skip
+        _init_weights(self)
+        nn.init.normal_(self.embed.weight, 0.0, 1.0)  # as strong as z from the first step
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        h = torch.cat([z, self.embed(labels)], dim=1)
+        return self.net(h[:, :, None, None])
+
+
+class ACGANDiscriminator(nn.Module):
+    """image (B, channels, 32, 32) -> (real/fake logit (B,), class logits (B, num_classes))."""
+
+    def __init__(self, num_classes: int = 10, width: int = 64, channels: int = 1) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            *_down(channels, width, norm=False),  # 16
+            *_down(width, width * 2),  # 8
+            *_down(width * 2, width * 4),  # 4
+            nn.Dropout(0.25),
+            nn.Flatten(),
+        )
+        self.adversarial = nn.Linear(width * 4 * 16, 1)
+        self.auxiliary = nn.Linear(width * 4 * 16, num_classes)
+        _init_weights(self)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.features(x)
+        return self.adversarial(h).flatten(), self.auxiliary(h)
+
+
+# ---------------------------------------------------------------- inference helpers
+
+
+def check_seed(seed) -> int:
+    """A seed from the UI/API as an int in [0, 2^31 - 1]; anything else raises ValueError."""
+    if seed is None or isinstance(seed, bool):
+        raise ValueError("seed must be a whole number")
+    try:
+        value = float(seed)
+    except (TypeError, ValueError):
+        raise ValueError(f"seed must be a whole number, got {seed!r}") from None
+    if not math.isfinite(value) or value != int(value) or not 0 <= value <= MAX_SEED:
+        raise ValueError(f"seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
+    return int(value)
+
+
+def sample_z(n: int, z_dim: int, seed: int) -> torch.Tensor:
+    """(n, z_dim) standard normal latents, reproducible from the seed on any machine."""
+    return torch.randn(n, z_dim, generator=torch.Generator().manual_seed(int(seed)))
+
+
+@torch.inference_mode()
+def generate(generator: nn.Module, z: torch.Tensor, labels: torch.Tensor | None = None) -> np.ndarray:
+    """Images (n, H, W, 3) uint8 from latents (grey outputs are repeated to RGB)."""
+    generator.eval()
+    x = generator(z) if labels is None else generator(z, labels)
+    x = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    if x.shape[1] == 1:
+        x = x.repeat(1, 3, 1, 1)
+    return x.permute(0, 2, 3, 1).numpy()
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    """Spherical interpolation between latents (White 2016): stays at the typical radius of N(0, I)."""
+    a_n, b_n = a / a.norm(dim=-1, keepdim=True), b / b.norm(dim=-1, keepdim=True)
+    omega = torch.acos((a_n * b_n).sum(-1, keepdim=True).clamp(-1 + 1e-7, 1 - 1e-7))
+    so = torch.sin(omega)
+    return (torch.sin((1 - t) * omega) / so) * a + (torch.sin(t * omega) / so) * b
+
+
+def interpolation_latents(z0: torch.Tensor, z1: torch.Tensor, steps: int) -> torch.Tensor:
+    """(steps, z_dim) latents from z0 to z1 along the great circle."""
+    return torch.cat([slerp(z0[None], z1[None], float(t)) for t in np.linspace(0.0, 1.0, steps)])
+
+
+def vector_arithmetic(z_a: torch.Tensor, z_b: torch.Tensor, z_c: torch.Tensor) -> torch.Tensor:
+    """The DCGAN paper's arithmetic on concept means: mean(A) - mean(B) + mean(C).
+
+    z_a, z_b, z_c: (k, z_dim) exemplar latents of each concept (the paper averages three).
+    """
+    return z_a.mean(0) - z_b.mean(0) + z_c.mean(0)
+
+
+def load_directions(checkpoint_dir: Path) -> dict[str, torch.Tensor]:
+    """Attribute directions in z saved next to a DCGAN checkpoint ({} when absent)."""
+    path = Path(checkpoint_dir) / DIRECTIONS_FILE
+    if not path.exists():
+        return {}
+    from safetensors.torch import load_file
+
+    return load_file(path)

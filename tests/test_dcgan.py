@@ -1,0 +1,171 @@
+"""DCGAN / AC-GAN: data, architectures, latent arithmetic helpers, training smoke runs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from data.faces import FaceAttributes, make_faces, random_attributes, render_face
+from data.fashion_mnist import load_fashion_mnist, read_idx, to_tensor_range, write_idx
+from models.classifiers import FaceAttributeClassifier, FashionClassifier, extract_features
+from models.dcgan import (
+    ACGANDiscriminator,
+    ACGANGenerator,
+    DCGANDiscriminator,
+    DCGANGenerator,
+    check_seed,
+    generate,
+    interpolation_latents,
+    sample_z,
+    vector_arithmetic,
+)
+from models.latent_arithmetic import check_slider, move_along, target_of
+from training.__main__ import main as train_main
+
+
+def test_faces_are_deterministic_and_attributes_show():
+    a = make_faces(8, seed=3)
+    b = make_faces(8, seed=3)
+    assert a.images.shape == (8, 64, 64, 3) and a.images.dtype == np.uint8
+    assert np.array_equal(a.images, b.images)
+    assert not np.array_equal(a.images[0], a.images[1])  # jitter: no two alike
+    base = random_attributes(np.random.default_rng(0), smile=False, glasses=False)
+    neutral = render_face(base).astype(int)
+    for changed in (FaceAttributes(**{**base.as_dict(), "smile": True}),
+                    FaceAttributes(**{**base.as_dict(), "glasses": True})):  # fmt: skip
+        diff = np.abs(render_face(changed).astype(int) - neutral).sum(axis=2)
+        assert (diff > 30).sum() > 15  # the attribute changes a visible area ...
+        assert (diff > 30).mean() < 0.2  # ... and only that area
+    labels = a.labels()
+    assert set(labels) == {"smile", "glasses", "hair", "skin", "background"}
+    assert all(len(v) == 8 for v in labels.values())
+
+
+def test_idx_round_trip_and_refusals(tmp_path):
+    images = np.random.default_rng(0).integers(0, 256, (5, 28, 28), dtype=np.uint8)
+    write_idx(tmp_path / "x.gz", images)
+    assert np.array_equal(read_idx(tmp_path / "x.gz"), images)
+    (tmp_path / "bad").write_bytes(b"\x00\x00\x0d\x01" + b"\x00" * 8)
+    with pytest.raises(ValueError, match="IDX"):
+        read_idx(tmp_path / "bad")
+    (tmp_path / "short").write_bytes(bytes([0, 0, 8, 1, 0, 0, 0, 9, 1, 2]))
+    with pytest.raises(ValueError, match="bytes of data"):
+        read_idx(tmp_path / "short")
+    with pytest.raises(FileNotFoundError, match="dataset-fashion-mnist"):
+        load_fashion_mnist("test", tmp_path)
+    x = to_tensor_range(images)
+    assert x.shape == (5, 1, 32, 32) and x.min() >= -1 and x.max() <= 1
+
+
+def test_architectures_shapes_and_ranges():
+    torch.manual_seed(0)
+    g, d = DCGANGenerator(width=8), DCGANDiscriminator(width=8)
+    x = g(torch.randn(3, 100))
+    assert x.shape == (3, 3, 64, 64) and x.abs().max() <= 1
+    assert d(x).shape == (3,)
+    ag, ad = ACGANGenerator(width=8), ACGANDiscriminator(width=8)
+    y = ag(torch.randn(4, 100), torch.tensor([0, 1, 2, 9]))
+    assert y.shape == (4, 1, 32, 32)
+    adv, cls = ad(y)
+    assert adv.shape == (4,) and cls.shape == (4, 10)
+    # AC-GAN: the class changes the image for the same z from the first step
+    z = torch.randn(1, 100).repeat(2, 1)
+    ag.eval()
+    two = ag(z, torch.tensor([0, 5]))
+    assert (two[0] - two[1]).abs().mean() > 0.2 * two.abs().mean()
+    f = FaceAttributeClassifier(width=4)(x)
+    assert f["smile"].shape == (3,) and f["hair"].shape == (3, 5)
+    assert FashionClassifier(width=4)(y).shape == (4, 10)
+    assert extract_features(FashionClassifier(width=4), y).dtype == torch.float64
+
+
+def test_save_load_round_trip_is_strict(tmp_path):
+    torch.manual_seed(1)
+    g = DCGANGenerator(width=8).eval()
+    g.save_pretrained(tmp_path / "g")
+    again = DCGANGenerator.from_pretrained(tmp_path / "g", strict=True)
+    z = sample_z(2, 100, 0)
+    assert np.array_equal(generate(g, z), generate(again, z))
+    ag = ACGANGenerator(width=8).eval()
+    ag.save_pretrained(tmp_path / "ag")
+    again = ACGANGenerator.from_pretrained(tmp_path / "ag", strict=True)
+    labels = torch.tensor([3, 7])
+    assert np.array_equal(generate(ag, z, labels), generate(again, z, labels))
+    assert generate(ag, z, labels).shape == (2, 32, 32, 3)
+
+
+@pytest.mark.parametrize("value", [-1, 2**31, 1.5, float("nan"), float("inf"), "abc", None, True, 1e300])
+def test_bad_seeds_are_refused(value):
+    with pytest.raises(ValueError, match="seed"):
+        check_seed(value)
+
+
+def test_good_seeds_and_sampling_are_reproducible():
+    assert check_seed(7) == 7 and check_seed(7.0) == 7 and check_seed("12") == 12
+    assert torch.equal(sample_z(4, 10, 5), sample_z(4, 10, 5))
+    assert not torch.equal(sample_z(4, 10, 5), sample_z(4, 10, 6))
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -3.5, 1e9, "x", None])
+def test_bad_slider_values_are_refused(value):
+    with pytest.raises(ValueError):
+        check_slider(value, "Smile")
+
+
+def test_latent_helpers():
+    z0, z1 = torch.randn(100), torch.randn(100)
+    path = interpolation_latents(z0, z1, 5)
+    assert torch.allclose(path[0], z0, atol=1e-5) and torch.allclose(path[-1], z1, atol=1e-5)
+    # slerp keeps the norm between the endpoints' (linear interpolation would shrink it)
+    norms = path.norm(dim=1)
+    assert norms.min() >= min(z0.norm(), z1.norm()) * 0.95
+    a, b, c = torch.ones(3, 4), torch.zeros(3, 4), 2 * torch.ones(3, 4)
+    assert torch.equal(vector_arithmetic(a, b, c), torch.full((4,), 3.0))
+    assert target_of({"smile": 1, "glasses": 1}, {"smile": 0, "glasses": 1}, {"smile": 0, "glasses": 0}) \
+        == {"smile": 1, "glasses": 0}
+    moved = move_along(torch.zeros(4), {"smile": torch.ones(4)}, {"smile": 2.0, "unknown": 5.0})
+    assert torch.equal(moved, torch.full((4,), 2.0))
+
+
+def _fake_fashion(folder, n=64):
+    rng = np.random.default_rng(0)
+    for split, count in (("train", n), ("t10k", n // 2)):
+        labels = np.arange(count) % 10
+        images = (rng.random((count, 28, 28)) * 40 + labels[:, None, None] * 20).astype(np.uint8)
+        write_idx(folder / f"{split}-images-idx3-ubyte.gz", images)
+        write_idx(folder / f"{split}-labels-idx1-ubyte.gz", labels.astype(np.uint8))
+
+
+def _losses(path):
+    import csv
+
+    rows = list(csv.DictReader(open(path)))
+    return rows
+
+
+def test_training_smoke_runs(tmp_path):
+    fashion = tmp_path / "fashion"
+    fashion.mkdir()
+    _fake_fashion(fashion)
+    common = ["--threads", "1", "--batch", "8", "--width", "4"]
+    assert train_main(["face-classifier", "--steps", "20", "--faces", "64", "--out",
+                       str(tmp_path / "clf"), *common]) == 0  # fmt: skip
+    assert train_main(["dcgan", "--steps", "20", "--faces", "64", "--out", str(tmp_path / "g"), *common]) == 0
+    assert train_main(["dcgan-directions", "--out", str(tmp_path / "g"), "--classifier", str(tmp_path / "clf"),
+                       "--threads", "1"]) == 0  # fmt: skip
+    assert train_main(["acgan", "--steps", "20", "--data", str(fashion), "--out", str(tmp_path / "ac"), *common]) == 0
+    assert train_main(["fashion-classifier", "--steps", "20", "--data", str(fashion), "--out",
+                       str(tmp_path / "fc"), *common]) == 0  # fmt: skip
+    for name in ("clf", "g", "ac", "fc"):
+        card = (tmp_path / name / "README.md").read_text()
+        assert "Command: `python -m training" in card and "Wall time" in card
+        assert (tmp_path / name / "model.safetensors").exists()
+    rows = _losses(tmp_path / "clf" / "training_log.csv")
+    assert float(rows[-1]["loss"]) < float(rows[0]["loss"])  # the classifier learned something
+    assert "Held-out accuracy" in (tmp_path / "fc" / "README.md").read_text()
+    g_rows = _losses(tmp_path / "g" / "training_log.csv")
+    assert all(math.isfinite(float(r["g_loss"])) for r in g_rows)
+    assert (tmp_path / "g" / "samples.png").exists() and (tmp_path / "ac" / "samples.png").exists()
