@@ -51,15 +51,19 @@ def _seed(value) -> int:
         raise InputError(str(exc)) from None
 
 
-def _grid_number(value) -> int:
-    """A grid sample number 1..GRID from the UI/API (whole numbers only)."""
+def _whole_number(value, lo: int, hi: int, what: str) -> int:
+    """A whole number in [lo, hi] from the UI/API; anything else is a clear InputError."""
     try:
         v = float(value)
     except (TypeError, ValueError):
         v = float("nan")
-    if not (math.isfinite(v) and v.is_integer() and 1 <= v <= GRID):
-        raise InputError(f"sample number must be a whole number from 1 to {GRID}, got {value!r}")
+    if not (math.isfinite(v) and v.is_integer() and lo <= v <= hi):
+        raise InputError(f"{what} must be a whole number from {lo} to {hi}, got {value!r}")
     return int(v)
+
+
+def _grid_number(value) -> int:
+    return _whole_number(value, 1, GRID, "sample number")
 
 
 def _models():
@@ -173,12 +177,7 @@ def interpolate(seed_a, index_a, seed_b, index_b, steps):
     g, _ = _models()
     seeds = [_seed(seed_a), _seed(seed_b)]
     idx = [_grid_number(index_a) - 1, _grid_number(index_b) - 1]
-    try:
-        n = int(steps)
-    except (TypeError, ValueError, OverflowError):
-        n = 0
-    if not 2 <= n <= MAX_INTERPOLATION_STEPS:
-        raise InputError(f"steps must be 2..{MAX_INTERPOLATION_STEPS}, got {steps!r}")
+    n = _whole_number(steps, 2, MAX_INTERPOLATION_STEPS, "steps")
     z0, z1 = (sample_z(GRID, g.z_dim, s)[i] for s, i in zip(seeds, idx, strict=True))
     images = generate(g, interpolation_latents(z0, z1, n))
     sheet = compose_comparison([Panel(im, f"{t:.2f}") for t, im in zip(np.linspace(0, 1, n), images, strict=True)],
@@ -190,12 +189,7 @@ def interpolate(seed_a, index_a, seed_b, index_b, steps):
 def acgan_samples(class_name: str, seed, count):
     """(gallery of AC-GAN samples with the classifier's verdict, PNG path, summary markdown)."""
     seed = _seed(seed)
-    try:
-        n = int(count)
-    except (TypeError, ValueError, OverflowError):
-        n = 0
-    if not 1 <= n <= MAX_ACGAN_SAMPLES:
-        raise InputError(f"number of samples must be 1..{MAX_ACGAN_SAMPLES}, got {count!r}")
+    n = _whole_number(count, 1, MAX_ACGAN_SAMPLES, "number of samples")
     all_classes = class_name == "All classes"
     if not all_classes and class_name not in CLASSES:
         raise InputError(f"Unknown class {class_name!r}; choose one of: {', '.join(CLASSES)}")

@@ -104,31 +104,29 @@ def dcgan_arithmetic(result: dict) -> go.Figure:
     return _layout(fig, title, result, yaxis_title="fraction of trials", yaxis_range=[0, 1.1], showlegend=False)
 
 
-def acgan_per_class(result: dict) -> go.Figure:
+def _per_class_bars(result: dict, series: list[tuple[str, str, str]]) -> go.Figure:
+    """Grouped bars per AC-GAN class: series = (per_class key, legend name, colour)."""
     fig = go.Figure()
     r = _first_ok(result)
     if r:
         classes = list(r["per_class"])
-        fig.add_bar(x=classes, y=[r["per_class"][c]["accuracy"] for c in classes], name="generated samples",
-                    marker_color=COLORS[1])  # fmt: skip
-        fig.add_bar(x=classes, y=[r["per_class"][c]["real_accuracy"] for c in classes], name="real test photos",
-                    marker_color=COLORS[0])  # fmt: skip
+        for key, name, color in series:
+            fig.add_bar(x=classes, y=[r["per_class"][c][key] for c in classes], name=name, marker_color=color)
+    return fig
+
+
+def acgan_per_class(result: dict) -> go.Figure:
+    fig = _per_class_bars(result, [("accuracy", "generated samples", COLORS[1]),
+                                   ("real_accuracy", "real test photos", COLORS[0])])  # fmt: skip
     return _layout(fig, "AC-GAN: Fashion-MNIST classifier accuracy per requested class", result,
                    yaxis_title="accuracy", yaxis_range=[0, 1], barmode="group")  # fmt: skip
 
 
 def acgan_fd(result: dict) -> go.Figure:
-    fig = go.Figure()
-    r = _first_ok(result)
-    if r:
-        classes = list(r["per_class"])
-        fig.add_bar(x=classes, y=[r["per_class"][c]["fd"] for c in classes], name="generated vs real test",
-                    marker_color=COLORS[1])  # fmt: skip
-        fig.add_bar(x=classes, y=[r["per_class"][c]["fd_real"] for c in classes], name="real train vs real test (floor)",
-                    marker_color=COLORS[0])  # fmt: skip
+    fig = _per_class_bars(result, [("fd", "generated vs real test", COLORS[1]),
+                                   ("fd_real", "real train vs real test (floor)", COLORS[0])])  # fmt: skip
     return _layout(fig, f"AC-GAN: per-class {result.get('fd_label', 'FD')}", result,
                    yaxis_title="Fréchet distance (lower is better)", barmode="group")  # fmt: skip
-
 
 FIGURES = {
     "superres": [superres_psnr_vs_ssim, superres_sharpness],

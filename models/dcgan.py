@@ -5,8 +5,8 @@ convolutions and transposed convolutions only), batch norm in both networks exce
 output and the discriminator input, ReLU in the generator with a tanh output, LeakyReLU(0.2) in the
 discriminator. The generator maps z ~ N(0, I) of size `z_dim` to (3, 64, 64) in [-1, 1].
 
-AC-GAN: the generator takes z and a class label (a learned class embedding concatenated with z,
-the paper's "class information fed to G"); the discriminator has
+AC-GAN: the generator takes z and a class label (a learned class embedding gating z, or
+concatenated with it); the discriminator has
 two heads, real/fake and an auxiliary classifier over the classes. Both work on 32x32 grey images
 (Fashion-MNIST padded from 28x28).
 
@@ -98,16 +98,21 @@ class DCGANDiscriminator(nn.Module):
 class ACGANGenerator(nn.Module, PyTorchModelHubMixin, library_name="pytorch", tags=[*HUB_TAGS, "ac-gan"]):
     """(z (B, z_dim), labels (B,) int) -> image (B, channels, 32, 32) in [-1, 1].
 
-    The class enters as a learned embedding concatenated with z (a first run that multiplied z
-    by the embedding instead left ~60% of the samples looking like another class)."""
+    conditioning="multiply": z is gated by a learned class embedding (z * e_y, N(0, 1)-initialised
+    so classes differ from the first step); "concat": [z, e_y] with e_y of size embed_dim. On
+    Fashion-MNIST here, "concat" collapsed to one image per class within 2,200 steps while
+    "multiply" kept diverse samples (see the AC-GAN model card), so "multiply" is the default."""
 
     def __init__(self, z_dim: int = 100, num_classes: int = 10, width: int = 64, channels: int = 1,
-                 embed_dim: int = 50) -> None:  # fmt: skip
+                 conditioning: str = "multiply", embed_dim: int = 50) -> None:  # fmt: skip
         super().__init__()
-        self.z_dim, self.num_classes = z_dim, num_classes
-        self.embed = nn.Embedding(num_classes, embed_dim)
+        if conditioning not in ("multiply", "concat"):
+            raise ValueError(f"conditioning must be 'multiply' or 'concat', got {conditioning!r}")
+        self.z_dim, self.num_classes, self.conditioning = z_dim, num_classes, conditioning
+        self.embed = nn.Embedding(num_classes, z_dim if conditioning == "multiply" else embed_dim)
+        cin = z_dim if conditioning == "multiply" else z_dim + embed_dim
         self.net = nn.Sequential(
-            nn.ConvTranspose2d(z_dim + embed_dim, width * 4, 4, 1, 0, bias=False),  # 4
+            nn.ConvTranspose2d(cin, width * 4, 4, 1, 0, bias=False),  # 4
             nn.BatchNorm2d(width * 4), nn.ReLU(True),
             *_up(width * 4, width * 2),  # 8
             *_up(width * 2, width),  # 16
@@ -118,7 +123,8 @@ class ACGANGenerator(nn.Module, PyTorchModelHubMixin, library_name="pytorch", ta
         nn.init.normal_(self.embed.weight, 0.0, 1.0)  # as strong as z from the first step
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        h = torch.cat([z, self.embed(labels)], dim=1)
+        e = self.embed(labels)
+        h = z * e if self.conditioning == "multiply" else torch.cat([z, e], dim=1)
         return self.net(h[:, :, None, None])
 
 

@@ -40,3 +40,29 @@ def test_tables_charts_and_self_contained_report(bicubic_results):
     page = evaluation.html_report(results, bicubic_results)
     assert "<table" in page and "plotly" in page.lower()
     assert "<script src=" not in page  # no external resources: opens offline
+
+
+def test_dcgan_and_acgan_benchmarks_on_small_settings(tmp_path):
+    """The DCGAN / AC-GAN benchmarks on the embedded models with small sample counts (AC-GAN on a
+    tiny synthetic IDX set standing in for Fashion-MNIST): every number the dashboard reads."""
+    from tests.test_dcgan import _fake_fashion
+
+    dc = run_task("dcgan", tmp_path / "r", n_samples=64, trials=4)
+    r = dc["methods"]["dcgan-faces"]
+    assert dc["fd_label"] == "FD (face-attribute-classifier features)" and "FID" not in dc["fd_label"]
+    assert r["arithmetic"]["trials"] + r["arithmetic"]["skipped_no_exemplars"] == 4
+    assert 0 <= r["mean"]["arithmetic_success"] <= 1 and r["mean"]["fd"] >= 0
+    assert {"smile", "glasses"} <= set(r["sliders"]) and r["mean"]["seconds_64"] > 0
+    assert all(0.9 < v <= 1 for v in r["classifier_accuracy"].values())  # the judge is trustworthy
+    fashion = tmp_path / "fashion"
+    fashion.mkdir()
+    _fake_fashion(fashion, n=200)
+    ac = run_task("acgan", tmp_path / "r", per_class=8, data=fashion)
+    per = ac["methods"]["acgan-fashion"]["per_class"]
+    assert len(per) == 10 and all(0 <= v["accuracy"] <= 1 and v["fd"] >= 0 for v in per.values())
+    results = evaluation.load_results(tmp_path / "r")
+    for task in ("dcgan", "acgan"):
+        assert not evaluation.summary_table(task, results[task]).empty
+        for make in plots.FIGURES[task]:
+            assert make(results[task]).layout.title.text
+    assert (tmp_path / "r" / "dcgan.csv").exists() and (tmp_path / "r" / "acgan.csv").exists()

@@ -6,7 +6,8 @@ import sys
 METHODS = {"srresnet": "training.superres", "srgan": "training.superres",
            "dcgan": "training.dcgan", "acgan": "training.dcgan", "face-classifier": "training.dcgan",
            "fashion-classifier": "training.dcgan", "dcgan-directions": "training.dcgan",
-           "inpainting": "training.inpainting"}
+           "inpainting": "training.inpainting", "pix2pix": "training.translation",
+           "cyclegan": "training.translation", "scene-classifier": "training.translation"}
 
 
 def main(argv: list[str]) -> int:

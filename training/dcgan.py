@@ -69,6 +69,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--max-minutes", type=float, default=None, help="stop after this wall time")
     p.add_argument("--out", help="output checkpoint dir (default models/weights/<name>)")
+    p.add_argument("--conditioning", choices=["multiply", "concat"], default="multiply",
+                   help="acgan: how the class enters G (z * embedding, or [z, embedding])")
     p.add_argument("--classifier", help="dcgan-directions: face classifier dir (default the embedded one)")
     return p.parse_args(argv[1:])
 
@@ -162,7 +164,7 @@ def train_acgan(args, log: LossLog, budget: Budget) -> tuple[ACGANGenerator, dic
     width = args.width or 64
     images, labels = load_fashion_mnist("train", args.data)
     data, labels = torch.from_numpy(to_tensor_range(images)), torch.from_numpy(labels)
-    g, d = ACGANGenerator(width=width), ACGANDiscriminator(width=width)
+    g, d = ACGANGenerator(width=width, conditioning=args.conditioning), ACGANDiscriminator(width=width)
     opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
     gen = torch.Generator().manual_seed(args.seed)
@@ -185,7 +187,8 @@ def train_acgan(args, log: LossLog, budget: Budget) -> tuple[ACGANGenerator, dic
             return adv + aux, {"g_adv": adv.item(), "g_aux": aux.item()}
 
         log.add(step, **adversarial_step(g_loss, d_loss, opt_g, opt_d, d))
-    info = {"data": FASHION_DATA, "details": f"width {width}, Adam lr 2e-4 betas (0.5, 0.999); "
+    info = {"data": FASHION_DATA, "details": f"width {width}, class conditioning '{args.conditioning}', "
+            "Adam lr 2e-4 betas (0.5, 0.999); "
             "D loss = real/fake BCE + class cross-entropy on real and generated; G the same, "
             "non-saturating", "summary": (
             f"AC-GAN (Odena et al. 2017) generator, (z in R^100, class) -> 32x32 grey, width {width}, "
