@@ -7,9 +7,9 @@ import os
 
 import gradio as gr
 
-from demos import dcgan, evaluation, inpainting, superres
+from demos import dcgan, evaluation, inpainting, superres, translation
 
-TABS = [superres, dcgan, inpainting, evaluation]  # a tab is listed here once it works end to end
+TABS = [superres, dcgan, inpainting, translation, evaluation]  # a tab is listed here once it works end to end
 
 INTRO = """# GAN Gallery
 Classic GAN image methods side by side, on models this project trains and ships (and larger Hub

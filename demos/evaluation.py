@@ -21,7 +21,8 @@ logger = logging.getLogger(__name__)
 TITLE = "Evaluation"
 TASK_TITLES = {"superres": "Super-resolution x4 quality", "superres_speed": "Super-resolution speed",
                "dcgan": "DCGAN: vector arithmetic, sliders, FD", "acgan": "AC-GAN: class accuracy and FD per class",
-               "inpainting": "Inpainting quality by mask area", "inpainting_speed": "Inpainting speed"}
+               "inpainting": "Inpainting quality by mask area", "inpainting_speed": "Inpainting speed",
+               "translation": "Day ↔ night: pix2pix vs CycleGAN against paired ground truth"}
 
 
 def load_results(results_dir: Path = RESULTS_DIR) -> dict[str, dict]:
@@ -79,6 +80,8 @@ def html_report(results: dict[str, dict], results_dir: Path = RESULTS_DIR) -> st
     for task, result in results.items():
         parts.append(f"<h2>{html.escape(TASK_TITLES[task])}</h2>")
         parts.append(f"<p>{html.escape(provenance(result))}</p>".replace("  \n", "<br>"))
+        if result.get("paper_check", {}).get("verdict"):
+            parts.append(f"<p><b>Paper check:</b> {html.escape(result['paper_check']['verdict'])}</p>")
         parts.append(summary_table(task, result).to_html(index=False, border=0))
         for make in plots.FIGURES.get(task, []):
             parts.append(make(result).to_html(full_html=False, include_plotlyjs="inline" if first
@@ -116,6 +119,8 @@ def build_tab() -> None:
         with gr.Accordion(TASK_TITLES[task], open=True):
             table = gr.Dataframe(summary_table(task, result), interactive=False, wrap=True)
             info = gr.Markdown(provenance(result))
+            if result.get("paper_check", {}).get("verdict"):
+                gr.Markdown(f"**Paper check:** {result['paper_check']['verdict']}")
             csv_path = RESULTS_DIR / f"{task}.csv"
             if csv_path.is_file():
                 gr.DownloadButton(f"Download {task}.csv", value=str(csv_path), size="sm")

@@ -138,3 +138,6 @@ FIGURES = {
 from eval.plots_inpainting import FIGURES as _INPAINTING_FIGURES  # noqa: E402  (it imports COLORS, _layout)
 
 FIGURES.update(_INPAINTING_FIGURES)
+from eval.plots_translation import FIGURES as _TRANSLATION_FIGURES  # noqa: E402
+
+FIGURES.update(_TRANSLATION_FIGURES)

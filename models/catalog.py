@@ -147,3 +147,41 @@ register(CatalogEntry(
     description="DeepFillv2-style gated-convolution GAN (small; residual to a harmonic fill), "
                 "trained here with an SN-PatchGAN on real photo crops (see its card).",
 ))  # fmt: skip
+
+# Image translation (issue #7): day <-> night on procedural scenes, and two community checkpoints.
+register(CatalogEntry(
+    name="pix2pix-day-night", cls="models.pix2pix:Pix2PixPair", task="translation", title="pix2pix (paired)",
+    embedded="pix2pix-day-night",
+    description="Two pix2pix U-Nets (day → night, night → day) trained here on paired procedural renders.",
+))  # fmt: skip
+register(CatalogEntry(
+    name="cyclegan-day-night", cls="models.cyclegan:CycleGAN", task="translation", title="CycleGAN (unpaired)",
+    embedded="cyclegan-day-night",
+    description="CycleGAN generators trained here on unpaired procedural day and night renders.",
+))  # fmt: skip
+register(CatalogEntry(
+    name="scene-classifier", cls="models.scene_features:SceneClassifier", task="judge",
+    title="Scene classifier", embedded="scene-classifier",
+    description="Judges translations (time of day, season, weather): trained on ground-truth renders.",
+))  # fmt: skip
+# Community checkpoints: plain pytorch_model.bin state dicts (no config.json), read with
+# torch.load(weights_only=True) into classes whose parameter names match upstream
+# (huggingface/community-events huggan/pytorch/pix2pix; tmabraham/UPIT upit/models/cyclegan.py).
+register(CatalogEntry(
+    name="pix2pix-night2day-hub", cls="models.pix2pix:UNetGenerator", task="translation",
+    title="pix2pix night → day (HugGAN, real photos)",
+    hub=HubCheckpoint(repo_id="huggan/pix2pix-night2day", revision="150e94d5ccdecfb61a98bceee3962c981d175d2e",
+                      filename="pytorch_model.bin", format="torch",
+                      config={"ngf": 64, "depth": 8, "max_mult": 8, "dropout": 0.5},
+                      license="MIT (model card)", citation="Isola et al. 2017; huggingface/community-events (HugGAN)"),
+    description="HugGAN's pix2pix U-Net (54 M parameters) trained on huggan/night2day photos; night → day only, 256 px.",
+))  # fmt: skip
+register(CatalogEntry(
+    name="cyclegan-horse2zebra-hub", cls="models.cyclegan:CycleGAN", task="translation",
+    title="CycleGAN horse → zebra (UPIT)",
+    hub=HubCheckpoint(repo_id="tmabraham/horse2zebra_cyclegan", revision="a97667461b0f57d35692c6210dd747e7e90fa056",
+                      filename="pytorch_model.bin", format="torch",
+                      config={"n_features": 64, "n_blocks": 9, "disc_layers": 3, "discriminators": True, "image_size": 256},
+                      license="not stated on the model repo (UPIT code: Apache-2.0)", citation="Zhu et al. 2017; tmabraham/UPIT"),
+    description="UPIT's CycleGAN (G_A, G_B, D_A, D_B; 28 M parameters) for horse2zebra: another task, shown as such.",
+))  # fmt: skip

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import app
-from demos import dcgan, superres
+from demos import dcgan, inpainting, superres, translation
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
@@ -72,6 +72,34 @@ def test_dcgan_tab_in_browser(page):
     page.get_by_role("button", name="Generate", exact=True).click()
     page.wait_for_selector("text=agrees with the requested class", timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "tab_dcgan.png"), full_page=True)
+
+
+def test_inpainting_tab_in_browser(page):
+    page.get_by_role("tab", name=inpainting.TITLE).click()
+    # load an example photo (it comes with a painted mask), then paint one more stroke with the brush
+    page.locator("img[src*='chelsea_256']:visible").first.click()
+    page.wait_for_timeout(2000)
+    page.locator("button[aria-label='Brush']:visible").first.click()
+    canvas = page.locator("canvas:visible").first
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.8)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.85, steps=12)
+    page.mouse.up()
+    page.get_by_role("button", name="Inpaint", exact=True).click()
+    page.wait_for_selector("text=Telea (OpenCV):", timeout=120_000)  # a captioned result image
+    assert re.search(r"mask \d+(\.\d)?% of 256x256 px", page.inner_text("body"))
+    page.screenshot(path=str(ARTIFACTS / "tab_inpainting.png"), full_page=True)
+
+
+def test_translation_tab_in_browser(page):
+    page.get_by_role("tab", name=translation.TITLE).click()
+    page.get_by_role("button", name="Render this held-out scene").click()
+    page.wait_for_timeout(3000)  # the rendered scene fills the input image
+    page.get_by_role("button", name="Translate", exact=True).click()
+    page.wait_for_selector("text=pix2pix: day → night", timeout=120_000)
+    assert re.search(r"\d+\.\d\d dB / 0\.\d{3}", page.content())  # scored against the ground truth
+    page.screenshot(path=str(ARTIFACTS / "tab_translation.png"), full_page=True)
 
 
 def test_evaluation_tab_in_browser(page):
