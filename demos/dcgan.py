@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import math
 import tempfile
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from PIL import Image
 from data.fashion_mnist import CLASSES
 from demos.common import user_errors
 from demos.comparison import Panel, compose_comparison, stack_vertical
-from demos.input_guard import InputError
+from demos.input_guard import InputError, whole_number
 from models import hub
 from models.catalog import get_entry
 from models.dcgan import check_seed, generate, interpolation_latents, load_directions, sample_z
@@ -51,19 +50,8 @@ def _seed(value) -> int:
         raise InputError(str(exc)) from None
 
 
-def _whole_number(value, lo: int, hi: int, what: str) -> int:
-    """A whole number in [lo, hi] from the UI/API; anything else is a clear InputError."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        v = float("nan")
-    if not (math.isfinite(v) and v.is_integer() and lo <= v <= hi):
-        raise InputError(f"{what} must be a whole number from {lo} to {hi}, got {value!r}")
-    return int(v)
-
-
 def _grid_number(value) -> int:
-    return _whole_number(value, 1, GRID, "sample number")
+    return whole_number(value, 1, GRID, "sample number")
 
 
 def _models():
@@ -177,7 +165,7 @@ def interpolate(seed_a, index_a, seed_b, index_b, steps):
     g, _ = _models()
     seeds = [_seed(seed_a), _seed(seed_b)]
     idx = [_grid_number(index_a) - 1, _grid_number(index_b) - 1]
-    n = _whole_number(steps, 2, MAX_INTERPOLATION_STEPS, "steps")
+    n = whole_number(steps, 2, MAX_INTERPOLATION_STEPS, "steps")
     z0, z1 = (sample_z(GRID, g.z_dim, s)[i] for s, i in zip(seeds, idx, strict=True))
     images = generate(g, interpolation_latents(z0, z1, n))
     sheet = compose_comparison([Panel(im, f"{t:.2f}") for t, im in zip(np.linspace(0, 1, n), images, strict=True)],
@@ -189,7 +177,7 @@ def interpolate(seed_a, index_a, seed_b, index_b, steps):
 def acgan_samples(class_name: str, seed, count):
     """(gallery of AC-GAN samples with the classifier's verdict, PNG path, summary markdown)."""
     seed = _seed(seed)
-    n = _whole_number(count, 1, MAX_ACGAN_SAMPLES, "number of samples")
+    n = whole_number(count, 1, MAX_ACGAN_SAMPLES, "number of samples")
     all_classes = class_name == "All classes"
     if not all_classes and class_name not in CLASSES:
         raise InputError(f"Unknown class {class_name!r}; choose one of: {', '.join(CLASSES)}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,3 +176,15 @@ def _array_to_rgb(a: np.ndarray, notices: list[str]) -> np.ndarray:
     if a.shape[2] == 4:
         return _pil_to_rgb(Image.fromarray(np.ascontiguousarray(a), "RGBA"), notices)
     return a
+
+
+def whole_number(value, lo: int, hi: int, what: str) -> int:
+    """A whole number in [lo, hi] sent by the UI or the API (NaN, inf, 2.5, "x" and out-of-range
+    values get a clear InputError)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = float("nan")
+    if not (math.isfinite(v) and v.is_integer() and lo <= v <= hi):
+        raise InputError(f"{what} must be a whole number from {lo} to {hi}, got {value!r}")
+    return int(v)

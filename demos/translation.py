@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import math
 import tempfile
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from data.day_night import (
 )
 from demos.common import image_input, notices_markdown, user_errors
 from demos.comparison import Panel, compose_comparison
-from demos.input_guard import InputError, guard_image
+from demos.input_guard import InputError, guard_image, whole_number
 from eval.metrics import psnr, ssim
 from models.hub import ModelUnavailable
 from models.translation import (
@@ -108,19 +107,9 @@ def identify_scene(source, pixels: np.ndarray) -> dict | None:
             "truth": render_scene(params, not night, size)}  # fmt: skip
 
 
-def _whole_number(value, lo: int, hi: int, what: str) -> int:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        v = float("nan")
-    if not (math.isfinite(v) and v.is_integer() and lo <= v <= hi):
-        raise InputError(f"{what} must be a whole number from {lo} to {hi}, got {value!r}")
-    return int(v)
-
-
 def render_held_out(index, time_of_day: str) -> str:
     """A PNG path of held-out scene `index` by day or by night, for the input image."""
-    i = _whole_number(index, 0, EVAL_SCENES - 1, "Scene number")
+    i = whole_number(index, 0, EVAL_SCENES - 1, "Scene number")
     if time_of_day not in ("day", "night"):
         raise InputError(f"Choose day or night, not {time_of_day!r}.")
     img = scene_png(i, time_of_day == "night")

@@ -10,7 +10,6 @@ generated samples.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ import torch
 from data.fashion_mnist import CLASSES, load_fashion_mnist, to_tensor_range
 from demos.comparison import Panel, compose_comparison
 from eval.metrics import frechet_distance_from_features
+from eval.timing import best_seconds
 from models import hub
 from models.classifiers import extract_features
 from models.dcgan import generate, sample_z
@@ -81,12 +81,7 @@ def run(progress=None, failures_dir: Path | None = None, per_class: int = PER_CL
         samples[c] = (images, pred)
     z = sample_z(64, g.z_dim, 0)
     labels = torch.arange(64) % 10
-    generate(g, z, labels)
-    best = float("inf")
-    for _ in range(5):
-        t = time.perf_counter()
-        generate(g, z, labels)
-        best = min(best, time.perf_counter() - t)
+    best = best_seconds(lambda: generate(g, z, labels))
     mean = {k: float(np.mean([v[k] for v in per.values()])) for k in ("accuracy", "real_accuracy", "fd", "fd_real")}
     mean["seconds_64"] = best
     out = {"metrics": METRICS, "dataset": DATASET, "fd_label": FD_NAME, "methods": {"acgan-fashion": {

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ from scipy.stats import spearmanr
 from data.faces import BINARY_ATTRIBUTES, CATEGORICAL_ATTRIBUTES, make_faces
 from demos.comparison import Panel, compose_comparison, stack_vertical
 from eval.metrics import frechet_distance_from_features
+from eval.timing import best_seconds
 from models import hub
 from models.catalog import get_entry
 from models.classifiers import extract_features
@@ -151,13 +151,7 @@ def slider_curves(g, clf, directions: dict[str, torch.Tensor]) -> dict[str, dict
 
 def seconds_for_64(g) -> float:
     z = sample_z(64, g.z_dim, 0)
-    generate(g, z)
-    best = float("inf")
-    for _ in range(5):
-        t = time.perf_counter()
-        generate(g, z)
-        best = min(best, time.perf_counter() - t)
-    return best
+    return best_seconds(lambda: generate(g, z))
 
 
 def run(progress=None, failures_dir: Path | None = None, n_samples: int = N_SAMPLES,

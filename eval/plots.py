@@ -7,23 +7,9 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
-
-
-def _checkpoints(result: dict) -> str:
-    parts = []
-    for method, r in result["methods"].items():
-        ckpt = r.get("checkpoint")
-        if ckpt and ckpt.get("sha256"):
-            parts.append(f"{method}: {ckpt['source']} sha256 {ckpt['sha256'][:10]}")
-    return "; ".join(parts)
-
-
-def _layout(fig: go.Figure, title: str, result: dict, **kw) -> go.Figure:
-    sub = f"{result.get('date', '')[:10]} · {_checkpoints(result)}"
-    fig.update_layout(title={"text": f"{title}<br><sup>{sub}</sup>"}, template="plotly_white",
-                      margin={"t": 80}, height=420, **kw)  # fmt: skip
-    return fig
+from eval.plot_style import COLORS, _layout
+from eval.plots_inpainting import FIGURES as _INPAINTING_FIGURES
+from eval.plots_translation import FIGURES as _TRANSLATION_FIGURES
 
 
 def superres_psnr_vs_ssim(result: dict) -> go.Figure:
@@ -128,16 +114,12 @@ def acgan_fd(result: dict) -> go.Figure:
     return _layout(fig, f"AC-GAN: per-class {result.get('fd_label', 'FD')}", result,
                    yaxis_title="Fréchet distance (lower is better)", barmode="group")  # fmt: skip
 
+
 FIGURES = {
     "superres": [superres_psnr_vs_ssim, superres_sharpness],
     "superres_speed": [superres_speed],
     "dcgan": [dcgan_sliders, dcgan_arithmetic],
     "acgan": [acgan_per_class, acgan_fd],
 }
-
-from eval.plots_inpainting import FIGURES as _INPAINTING_FIGURES  # noqa: E402  (it imports COLORS, _layout)
-
 FIGURES.update(_INPAINTING_FIGURES)
-from eval.plots_translation import FIGURES as _TRANSLATION_FIGURES  # noqa: E402
-
 FIGURES.update(_TRANSLATION_FIGURES)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from eval.plots import COLORS, _layout
+from eval.plot_style import COLORS, _layout
 
 DIRECTION_NAMES = {"day2night": "day → night", "night2day": "night → day"}
 

@@ -15,7 +15,6 @@ Failure cases: real photos (no ground truth, out of domain) and the worst held-o
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +24,7 @@ from data.day_night import EVAL_SCENES, EVAL_SEED, WEATHERS, make_pairs
 from data.photos import eval_photos
 from demos.comparison import Panel, compose_comparison
 from eval.metrics import frechet_distance_from_features, psnr, ssim
+from eval.timing import best_seconds
 from models import hub
 from models.catalog import get_entry
 from models.scene_features import FD_NAME, HEADS, classify, scene_features
@@ -106,13 +106,7 @@ def _downscale(images: np.ndarray, size: int) -> np.ndarray:
 def seconds_256(generator) -> float:
     """Best of 5 wall seconds for one 256x256 image through `generator` (after a warm-up)."""
     x = np.zeros((256, 256, 3), np.uint8)
-    run_generator(generator, x)
-    best = float("inf")
-    for _ in range(5):
-        t = time.perf_counter()
-        run_generator(generator, x)
-        best = min(best, time.perf_counter() - t)
-    return best
+    return best_seconds(lambda: run_generator(generator, x))
 
 
 def _pair_metrics(outputs: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
