@@ -60,13 +60,15 @@ def test_dcgan_tab_in_browser(page):
     page.wait_for_selector("text=#1:", timeout=60_000)  # captioned samples
     # drag the Smile slider as a person would: press on its knob, move right, release
     smile = page.get_by_label("range slider for Smile")
+    smile.scroll_into_view_if_needed()
     box = smile.bounding_box()
     y = box["y"] + box["height"] / 2
     page.mouse.move(box["x"] + box["width"] / 2, y)
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] * 0.85, y, steps=8)
     page.mouse.up()
-    page.wait_for_selector("text=Classifier reads", timeout=60_000)
+    page.wait_for_selector("text=p(smile)", timeout=60_000)  # the moved face's verdict
+    assert float(page.get_by_label("number input for Smile").input_value()) > 1.0
     page.get_by_role("button", name="Compute A − B + C").click()
     page.wait_for_selector("text=decoded images show the whole target", timeout=120_000)
     page.get_by_role("button", name="Generate", exact=True).click()
