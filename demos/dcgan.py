@@ -32,6 +32,7 @@ from models.latent_arithmetic import (
     move_along,
     target_of,
 )
+from models.tensors import to_signed_tensor
 
 logger = logging.getLogger(__name__)
 
@@ -187,7 +188,7 @@ def acgan_samples(class_name: str, seed, count):
     z = sample_z(n, g.z_dim, seed)
     images = generate(g, z, labels)
     judge.eval()
-    x = torch.from_numpy(images[..., :1]).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+    x = to_signed_tensor(images[..., :1])
     probs = torch.softmax(judge(x), -1)
     pred = probs.argmax(-1)
     items, hits = [], 0

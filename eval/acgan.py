@@ -22,6 +22,7 @@ from eval.timing import best_seconds
 from models import hub
 from models.classifiers import extract_features
 from models.dcgan import generate, sample_z
+from models.tensors import to_signed_tensor
 
 PER_CLASS = 1000
 FD_NAME = "FD (fashion-classifier features)"
@@ -37,13 +38,10 @@ METRICS = {
 DATASET = "Fashion-MNIST test split (10,000 real photos, Debian dataset-fashion-mnist), padded to 32x32"
 
 
-def _checkpoint(loaded) -> dict:
-    return {"name": loaded.name, "source": loaded.source, "origin": loaded.origin, "sha256": loaded.sha256}
-
 
 def _to_model(images: np.ndarray) -> torch.Tensor:
     """Generated (n, 32, 32, 3) uint8 -> (n, 1, 32, 32) in [-1, 1]."""
-    return torch.from_numpy(images[..., :1]).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+    return to_signed_tensor(images[..., :1])
 
 
 @torch.inference_mode()
@@ -85,7 +83,7 @@ def run(progress=None, failures_dir: Path | None = None, per_class: int = PER_CL
     mean = {k: float(np.mean([v[k] for v in per.values()])) for k in ("accuracy", "real_accuracy", "fd", "fd_real")}
     mean["seconds_64"] = best
     out = {"metrics": METRICS, "dataset": DATASET, "fd_label": FD_NAME, "methods": {"acgan-fashion": {
-        "title": "AC-GAN (Fashion-MNIST)", "checkpoint": _checkpoint(g_loaded), "judge": _checkpoint(c_loaded),
+        "title": "AC-GAN (Fashion-MNIST)", "checkpoint": g_loaded.provenance(), "judge": c_loaded.provenance(),
         "per_class": per, "mean": mean}}}  # fmt: skip
     if failures_dir is not None:
         out["failures"] = class_failures(per, samples, failures_dir)

@@ -62,9 +62,6 @@ VALUES = {"smile": [0, 1], "glasses": [0, 1], "hair": ["black", "brown", "blonde
           "background": list(CATEGORICAL_ATTRIBUTES["background"])}  # fmt: skip
 
 
-def _checkpoint(loaded) -> dict:
-    return {"name": loaded.name, "source": loaded.source, "origin": loaded.origin, "sha256": loaded.sha256}
-
 
 def _renders(n: int, seed: int) -> tuple[torch.Tensor, dict[str, np.ndarray]]:
     ds = make_faces(n, 64, seed)
@@ -199,7 +196,7 @@ def run(progress=None, failures_dir: Path | None = None, n_samples: int = N_SAMP
             "spearman": float(np.nanmean([v["spearman"] for v in sliders.values()])) if sliders else float("nan"),
             "seconds_64": seconds_for_64(g)}  # fmt: skip
     out = {"metrics": METRICS, "dataset": DATASET, "fd_label": FD_NAME, "methods": {"dcgan-faces": {
-        "title": "DCGAN (faces)", "checkpoint": _checkpoint(g_loaded), "judge": _checkpoint(c_loaded),
+        "title": "DCGAN (faces)", "checkpoint": g_loaded.provenance(), "judge": c_loaded.provenance(),
         "mean": mean, "classifier_accuracy": acc, "attribute_frequency": freq, "arithmetic": arith,
         "sliders": sliders}}}  # fmt: skip
     if failures_dir is not None:

@@ -102,8 +102,7 @@ def _checkpoint(method: str, learned: dict | None) -> tuple[dict | None, object,
         return None, None, str(exc)
     if loaded.notice:  # a Hub model that fell back: its numbers would be another model's
         return None, None, loaded.notice
-    return ({"name": loaded.name, "source": loaded.source, "origin": loaded.origin,
-             "sha256": loaded.sha256, "notice": loaded.notice}, loaded.model, None)  # fmt: skip
+    return loaded.provenance(), loaded.model, None
 
 
 def run(

@@ -47,8 +47,7 @@ def run(methods: list[str] | None = None, progress=None, failures_dir: Path | No
             if loaded.notice:  # a Hub model that fell back: its numbers would be another model's
                 out["methods"][method] = {"title": method_title(method), "error": loaded.notice}
                 continue
-            checkpoint = {"name": loaded.name, "source": loaded.source, "origin": loaded.origin,
-                          "sha256": loaded.sha256, "notice": loaded.notice}  # fmt: skip
+            checkpoint = loaded.provenance()
         per_image = {}
         for j, (name, photo) in enumerate(photos.items()):
             if progress:

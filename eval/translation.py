@@ -73,9 +73,6 @@ PAPER_CLAIM = ("The CycleGAN paper (Zhu et al. 2017, Tables 1-2) reports pix2pix
                "data, ahead of CycleGAN on FCN scores (Cityscapes labels <-> photos).")  # fmt: skip
 
 
-def _checkpoint(loaded) -> dict:
-    return {"name": loaded.name, "source": loaded.source, "origin": loaded.origin, "sha256": loaded.sha256}
-
 
 def _load(method: str):
     """(loaded model or None, error or None)."""
@@ -142,7 +139,7 @@ def run(progress=None, failures_dir: Path | None = None, n_scenes: int = EVAL_SC
     out: dict = {"metrics": METRICS, "dataset": DATASET.format(n=n_scenes), "fd_label": FD_NAME,
                  "fd_floor": fd_floor, "scenes": n_scenes, "methods": {}, "directions": DIRECTIONS}  # fmt: skip
     if clf_loaded:
-        out["judge"] = _checkpoint(clf_loaded)
+        out["judge"] = clf_loaded.provenance()
     else:
         out["judge_error"] = clf_error
     outputs: dict[str, dict[str, np.ndarray]] = {}
@@ -157,7 +154,7 @@ def run(progress=None, failures_dir: Path | None = None, n_scenes: int = EVAL_SC
             if error:
                 out["methods"][method] = {"title": _title(method), "error": error}
                 continue
-            model, checkpoint = loaded.model, _checkpoint(loaded)
+            model, checkpoint = loaded.model, loaded.provenance()
         per_direction, per_scene, speeds = {}, {}, []
         for direction in directions_of(method) if method != IDENTITY else list(DIRECTIONS):
             source, truth = inputs[direction], truths[direction]

@@ -51,6 +51,11 @@ class LoadedModel:
     def label(self) -> str:
         return f"{self.name} ({'Hub ' + self.origin if self.source == 'hub' else 'embedded'})"
 
+    def provenance(self) -> dict:
+        """What a benchmark records about the weights it measured (JSON-serialisable)."""
+        return {"name": self.name, "source": self.source, "origin": self.origin, "sha256": self.sha256,
+                "notice": self.notice}  # fmt: skip
+
 
 def source_policy() -> Source:
     value = os.environ.get(SOURCE_ENV, "hub").strip().lower()

@@ -39,6 +39,8 @@ from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from models.tensors import to_signed_tensor
+
 logger = logging.getLogger(__name__)
 
 HUB_TAGS = ["image-inpainting", "deepfillv2", "gated-convolution", "gan-gallery"]
@@ -401,8 +403,8 @@ def inpaint_gated(model: GatedInpaintGenerator, image: np.ndarray, mask: np.ndar
     to a multiple of 8). Known pixels are returned unchanged. Different seeds, different fills."""
     mask = _to_bool_mask(mask)
     _check_pair(image, mask)
-    x = torch.tensor(image).permute(2, 0, 1).float().div(127.5).sub(1).unsqueeze(0)  # a copy:
-    m = torch.tensor(mask).float()[None, None]  # inputs may be read-only views
+    x = to_signed_tensor(image[None])
+    m = torch.tensor(mask).float()[None, None]  # a copy: inputs may be read-only views
     x, h, w = _pad_to_multiple(x, 8)
     m, _, _ = _pad_to_multiple(m, 8)
     noise = make_noise(x.shape[-2], x.shape[-1], seed)

@@ -17,6 +17,7 @@ import torch
 
 from data.faces import BINARY_ATTRIBUTES, CATEGORICAL_ATTRIBUTES
 from models.dcgan import generate, sample_z, vector_arithmetic
+from models.tensors import to_signed_tensor
 
 Concept = dict[str, int | str]
 CONFIDENT = 0.8  # binary attributes: exemplars need p > 0.8 (or < 0.2)
@@ -101,7 +102,7 @@ def judge(classifier, images: torch.Tensor) -> Judged:
 
 def to_model_range(images: np.ndarray) -> torch.Tensor:
     """(n, H, W, 3) uint8 -> (n, 3, H, W) float in [-1, 1]."""
-    return torch.from_numpy(images).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+    return to_signed_tensor(images)
 
 
 @torch.inference_mode()

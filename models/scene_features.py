@@ -15,6 +15,7 @@ from torch import nn
 
 from data.day_night import SEASONS, TIMES, WEATHERS
 from models.classifiers import _ConvFeatures
+from models.tensors import to_signed_tensor
 
 HUB_TAGS = ["image-classification", "gan-gallery"]
 INPUT_SIZE = 64  # renders are resized (PIL bicubic) to this before classification
@@ -45,7 +46,7 @@ def to_classifier_input(images: np.ndarray) -> torch.Tensor:
     if images.shape[1:3] != (INPUT_SIZE, INPUT_SIZE):
         images = np.stack([np.asarray(Image.fromarray(im).resize((INPUT_SIZE, INPUT_SIZE), Image.Resampling.BICUBIC))
                            for im in images])  # fmt: skip
-    return torch.tensor(images).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)  # a copy: may be read-only
+    return to_signed_tensor(images)
 
 
 @torch.inference_mode()

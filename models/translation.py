@@ -17,6 +17,7 @@ from models import hub
 from models.catalog import get_entry
 from models.cyclegan import CycleGAN
 from models.pix2pix import Pix2PixPair, UNetGenerator
+from models.tensors import to_signed_tensor
 
 DAY2NIGHT, NIGHT2DAY = "day2night", "night2day"
 DIRECTIONS = {DAY2NIGHT: "day → night", NIGHT2DAY: "night → day"}
@@ -51,7 +52,7 @@ def to_model_range(images: np.ndarray) -> torch.Tensor:
     a = np.asarray(images)
     if a.ndim == 3:
         a = a[None]
-    return torch.tensor(a).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)  # a copy: inputs may be read-only
+    return to_signed_tensor(a)
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:

@@ -120,6 +120,51 @@ def adversarial_step(
     return {**d_logs, **g_logs}
 
 
+class Budget:
+    """Stops a loop after `steps` or `max_minutes`, whichever comes first; `progress(step)` is how
+    far along the run is by either measure (so a schedule follows the clock when that binds)."""
+
+    def __init__(self, steps: int, max_minutes: float | None) -> None:
+        self.steps, self.max_minutes = steps, max_minutes
+        self.start = time.time()
+        self.deadline = self.start + 60 * max_minutes if max_minutes else None
+        self.done = 0
+
+    def __iter__(self):
+        for step in range(self.steps):
+            if self.deadline and time.time() > self.deadline:
+                logger.info("time budget of %g min reached after %d steps", self.max_minutes, step)
+                return
+            self.done = step + 1
+            yield step
+
+    @property
+    def stopped_early(self) -> bool:
+        return self.done < self.steps
+
+    def progress(self, step: int) -> float:
+        fraction = step / self.steps
+        if self.deadline:
+            fraction = max(fraction, (time.time() - self.start) / (self.deadline - self.start))
+        return min(fraction, 1.0)
+
+
+def save_grid(images: np.ndarray, path: Path, cols: int = 8) -> None:
+    """(n, h, w, 3) uint8 -> one PNG grid (samples.png in a checkpoint directory)."""
+    n, h, w, _ = images.shape
+    rows = -(-n // cols)
+    grid = np.zeros((rows * h, cols * w, 3), np.uint8)
+    for i, im in enumerate(images):
+        grid[(i // cols) * h:(i // cols + 1) * h, (i % cols) * w:(i % cols + 1) * w] = im
+    Image.fromarray(grid).save(path)
+
+
+def torch_hub_weights_cached(filename: str) -> bool:
+    """Whether torchvision's pretrained weights file (e.g. vgg19-dcbb9e9d.pth) is in the local torch
+    cache: the optional VGG losses run only then (nothing is downloaded)."""
+    return (Path(torch.hub.get_dir()) / "checkpoints" / filename).exists()
+
+
 def machine_description() -> str:
     threads = torch.get_num_threads()
     return f"{platform.processor() or platform.machine()}, {threads} torch threads, torch {torch.__version__}"

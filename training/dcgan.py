@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import logging
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,7 @@ from PIL import Image
 from data.faces import BINARY_ATTRIBUTES, CATEGORICAL_ATTRIBUTES, make_faces
 from data.fashion_mnist import CLASSES, load_fashion_mnist, to_tensor_range
 from data.photos import folder_photo_paths, load_photo
+from models.catalog import WEIGHTS_DIR
 from models.classifiers import FaceAttributeClassifier, FashionClassifier
 from models.dcgan import (
     DIRECTIONS_FILE,
@@ -36,18 +36,20 @@ from models.dcgan import (
     generate,
     sample_z,
 )
+from models.tensors import to_signed_tensor
 from training.common import (
+    Budget,
     LossLog,
     adversarial_step,
     command_line,
     machine_description,
+    save_grid,
     seed_everything,
     write_model_card,
 )
 
 logger = logging.getLogger(__name__)
 
-WEIGHTS = Path(__file__).resolve().parent.parent / "models" / "weights"
 NAMES = {"dcgan": "dcgan-faces", "acgan": "acgan-fashion", "face-classifier": "face-attribute-classifier",
          "fashion-classifier": "fashion-classifier", "dcgan-directions": "dcgan-faces"}  # fmt: skip
 FACE_TRAIN_SEED, FACE_CLASSIFIER_SEED = 1000, 2000  # the evaluation renders with other seeds
@@ -77,7 +79,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def faces_tensor(n: int, seed: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     ds = make_faces(n, 64, seed)
-    x = torch.from_numpy(ds.images).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+    x = to_signed_tensor(ds.images)
     return x, {k: torch.from_numpy(v) for k, v in ds.labels().items()}
 
 
@@ -90,33 +92,7 @@ def folder_tensor(folder: str, size: int = 64) -> torch.Tensor:
         left, top = (img.width - side) // 2, (img.height - side) // 2
         img = img.crop((left, top, left + side, top + side)).resize((size, size), Image.Resampling.BICUBIC)
         images.append(np.asarray(img))
-    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
-
-
-def save_grid(images: np.ndarray, path: Path, cols: int = 8) -> None:
-    """(n, h, w, 3) uint8 -> one PNG grid."""
-    n, h, w, _ = images.shape
-    rows = -(-n // cols)
-    grid = np.zeros((rows * h, cols * w, 3), np.uint8)
-    for i, im in enumerate(images):
-        grid[(i // cols) * h:(i // cols + 1) * h, (i % cols) * w:(i % cols + 1) * w] = im
-    Image.fromarray(grid).save(path)
-
-
-class Budget:
-    """Stops a loop after `steps` or `max_minutes`, whichever comes first."""
-
-    def __init__(self, steps: int, max_minutes: float | None) -> None:
-        self.steps, self.deadline = steps, time.time() + 60 * max_minutes if max_minutes else None
-        self.done = 0
-
-    def __iter__(self):
-        for step in range(self.steps):
-            if self.deadline and time.time() > self.deadline:
-                logger.info("time budget reached after %d steps", step)
-                return
-            self.done = step + 1
-            yield step
+    return to_signed_tensor(np.stack(images))
 
 
 def bce(logits: torch.Tensor, target: float) -> torch.Tensor:
@@ -286,14 +262,14 @@ def main(argv: list[str]) -> int:
     torch.set_num_threads(args.threads)
     seed_everything(args.seed)
     name = NAMES[method]
-    out = Path(args.out) if args.out else WEIGHTS / name
+    out = Path(args.out) if args.out else WEIGHTS_DIR / name
     out.mkdir(parents=True, exist_ok=True)
 
     if method == "dcgan-directions":
         from safetensors.torch import save_file
 
         g = DCGANGenerator.from_pretrained(out, strict=True)
-        clf_dir = Path(args.classifier) if args.classifier else WEIGHTS / NAMES["face-classifier"]
+        clf_dir = Path(args.classifier) if args.classifier else WEIGHTS_DIR / NAMES["face-classifier"]
         clf = FaceAttributeClassifier.from_pretrained(clf_dir, strict=True)
         directions = attribute_directions(g, clf, seed=args.seed)
         save_file({k: v.contiguous() for k, v in directions.items()}, out / DIRECTIONS_FILE)
@@ -327,7 +303,7 @@ def main(argv: list[str]) -> int:
         "limitations": (
             "Trained for minutes on a 2-core CPU on simple data: procedural cartoon faces and 32x32 "
             "Fashion-MNIST are far easier than CelebA or ImageNet, and the samples show it. "
-            + ("Stopped by its time budget before the requested steps. " if budget.done < budget.steps else "")),
+            + ("Stopped by its time budget before the requested steps. " if budget.stopped_early else "")),
         "metrics": info.get("metrics"), "test_accuracy": info.get("test_accuracy"),
     }  # fmt: skip
     write_model_card(out, meta)

@@ -22,7 +22,6 @@ import argparse
 import datetime
 import logging
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -32,20 +31,23 @@ from torch import nn
 
 from data.masks import free_form_mask
 from data.photos import PatchSampler, debian_photo_paths, folder_photo_paths
+from models.catalog import WEIGHTS_DIR
 from models.inpainting import GatedInpaintGenerator, SNPatchDiscriminator, parameter_count
+from models.tensors import to_signed_tensor
 from training.common import (
+    Budget,
     LossLog,
     adversarial_step,
     command_line,
     machine_description,
     seed_everything,
+    torch_hub_weights_cached,
     write_model_card,
 )
 
 logger = logging.getLogger(__name__)
 
 NAME = "inpainting-gated"
-WEIGHTS = Path(__file__).resolve().parent.parent / "models" / "weights"
 VGG16_FILE = "vgg16-397923af.pth"  # torchvision's ImageNet VGG16 weights file name
 MASK_AREA = (0.02, 0.55)  # training hole sizes (the evaluation buckets go to 50%)
 VALID_WEIGHT = 0.2  # L1 outside the hole, relative to inside (the output there is replaced anyway)
@@ -54,10 +56,6 @@ VALID_WEIGHT = 0.2  # L1 outside the hole, relative to inside (the output there 
 # photo, so it is kept small: the benchmark counts PSNR.
 DIVERSITY_TARGET = 0.03
 PERCEPTUAL_WEIGHT, STYLE_WEIGHT = 0.05, 120.0  # Liu et al. 2018 (partial convolutions)
-
-
-def vgg16_weights_cached() -> bool:
-    return (Path(torch.hub.get_dir()) / "checkpoints" / VGG16_FILE).exists()
 
 
 class PerceptualStyleLoss(nn.Module):
@@ -111,7 +109,7 @@ def make_batch(sampler: PatchSampler, batch: int, rng: np.random.Generator) -> t
     """(images (B, 3, p, p) in [-1, 1], masks (B, 1, p, p) in {0, 1}), channels-last."""
     crops = sampler.sample(batch)
     masks = np.stack([free_form_mask(sampler.patch, rng, rng.uniform(*MASK_AREA)) for _ in range(batch)])
-    x = torch.from_numpy(crops).permute(0, 3, 1, 2).float().div(127.5).sub(1)
+    x = to_signed_tensor(crops)
     m = torch.from_numpy(masks).float()[:, None]
     return x.contiguous(memory_format=torch.channels_last), m.contiguous(memory_format=torch.channels_last)
 
@@ -160,7 +158,7 @@ def main(argv: list[str]) -> int:
     torch.set_num_threads(args.threads)
     seed_everything(args.seed)
     rng = np.random.default_rng(args.seed + 1)  # masks; the sampler has its own stream
-    out = Path(args.out) if args.out else WEIGHTS / NAME
+    out = Path(args.out) if args.out else WEIGHTS_DIR / NAME
     out.mkdir(parents=True, exist_ok=True)
 
     paths = folder_photo_paths(args.data) if args.data else debian_photo_paths()
@@ -177,20 +175,15 @@ def main(argv: list[str]) -> int:
     gen.train()
     opt_g = torch.optim.Adam(gen.parameters(), lr=args.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(disc.parameters(), lr=args.lr, betas=(0.5, 0.999))
-    use_vgg = vgg16_weights_cached()
+    use_vgg = torch_hub_weights_cached(VGG16_FILE)
     vgg = PerceptualStyleLoss().to(memory_format=torch.channels_last) if use_vgg else None
-    deadline = time.time() + 60 * args.max_minutes if args.max_minutes else None
-    warmup_steps, steps_done = None, 0
+    budget = Budget(args.steps, args.max_minutes)
+    warmup_steps = None
     div_batch = max(1, args.batch // 4)
     log = LossLog(out / "training_log.csv", every=args.log_every)
 
-    for step in range(args.steps):
-        progress = step / args.steps
-        if deadline:
-            if time.time() >= deadline:
-                logger.info("time budget of %g min reached after %d steps", args.max_minutes, step)
-                break
-            progress = max(progress, 1 - (deadline - time.time()) / (60 * args.max_minutes))
+    for step in budget:
+        progress = budget.progress(step)
         lr_g = args.lr / 20 + (args.lr - args.lr / 20) * (1 + math.cos(math.pi * progress)) / 2
         for group in opt_g.param_groups:
             group["lr"] = lr_g
@@ -238,7 +231,6 @@ def main(argv: list[str]) -> int:
             opt_g.step()
             logs.update(d_loss=0.0, d_real=0.0, d_fake=0.0)
         log.add(step, **logs)
-        steps_done = step + 1
         if args.save_every and (step + 1) % args.save_every == 0 and step + 1 < args.steps:
             save_generator(gen, out)
             logger.info("saved an intermediate checkpoint at step %d", step + 1)
@@ -251,7 +243,7 @@ def main(argv: list[str]) -> int:
     if args.diversity_weight > 0:
         losses += (f", diversity hinge (weight {args.diversity_weight:g}, target "
                    f"{DIVERSITY_TARGET:g})")  # fmt: skip
-    warmup_steps = steps_done if warmup_steps is None else warmup_steps
+    warmup_steps = budget.done if warmup_steps is None else warmup_steps
     losses += f", SN-PatchGAN hinge loss (weight {args.adv_weight:g}, after {warmup_steps} L1-only steps)"
     losses += (f", VGG16 perceptual ({PERCEPTUAL_WEIGHT:g}) + style ({STYLE_WEIGHT:g})" if use_vgg
                else "; no perceptual/style loss (no ImageNet VGG16 weights offline)")  # fmt: skip
@@ -263,12 +255,12 @@ def main(argv: list[str]) -> int:
                f"discriminator ({args.disc_channels} base channels). Losses: {losses}.")  # fmt: skip
     meta = {
         "name": NAME, "summary": summary, "command": command_line(argv), "seed": args.seed,
-        "data": data_desc, "steps": steps_done, "batch": args.batch,
+        "data": data_desc, "steps": budget.done, "batch": args.batch,
         "details": (f"Adam lr {args.lr:g} (betas 0.5, 0.999), generator cosine-annealed to "
                     f"{args.lr / 20:g} over the run; {args.size}px crops; "
-                    f"{log.elapsed / max(steps_done, 1):.2f} s per step"
+                    f"{log.elapsed / max(budget.done, 1):.2f} s per step"
                     + (f"; stopped by its {args.max_minutes:g} min budget (of {args.steps} steps "
-                       "requested)" if steps_done < args.steps else "")),
+                       "requested)" if budget.stopped_early else "")),
         "losses": losses, "perceptual_style": use_vgg, "wall_seconds": round(log.elapsed, 1),
         "machine": machine_description(), "date": datetime.date.today().isoformat(),
         "parameters": parameter_count(gen),
@@ -283,8 +275,8 @@ def main(argv: list[str]) -> int:
                "is no perceptual or style loss.")),
     }  # fmt: skip
     write_model_card(out, meta)
-    logger.info("saved %s (%d steps, %.1f min, %.2f s/step)", out, steps_done, log.elapsed / 60,
-                log.elapsed / max(steps_done, 1))
+    logger.info("saved %s (%d steps, %.1f min, %.2f s/step)", out, budget.done, log.elapsed / 60,
+                log.elapsed / max(budget.done, 1))
     return 0
 
 

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from data.photos import PatchSampler, debian_photo_paths, folder_photo_paths
+from models.catalog import WEIGHTS_DIR
 from models.resample import downscale_x4
 from models.srresnet import SRGANDiscriminator, SRResNet
 from training.common import (
@@ -31,12 +32,12 @@ from training.common import (
     command_line,
     machine_description,
     seed_everything,
+    torch_hub_weights_cached,
     write_model_card,
 )
 
 logger = logging.getLogger(__name__)
 
-WEIGHTS = Path(__file__).resolve().parent.parent / "models" / "weights"
 VGG19_FILE = "vgg19-dcbb9e9d.pth"  # torchvision's ImageNet VGG19 weights file name
 
 
@@ -70,10 +71,6 @@ class VGGContentLoss(nn.Module):
         return F.mse_loss(a, b) / 12.75**2
 
 
-def vgg19_weights_cached() -> bool:
-    return (Path(torch.hub.get_dir()) / "checkpoints" / VGG19_FILE).exists()
-
-
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog=f"python -m training {argv[0]}", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
@@ -98,7 +95,7 @@ def main(argv: list[str]) -> int:
     torch.set_num_threads(args.threads)
     seed_everything(args.seed)
     name = "srresnet-x4" if method == "srresnet" else "srgan-x4"
-    out = Path(args.out) if args.out else WEIGHTS / name
+    out = Path(args.out) if args.out else WEIGHTS_DIR / name
     out.mkdir(parents=True, exist_ok=True)
 
     paths = folder_photo_paths(args.data) if args.data else debian_photo_paths()
@@ -129,11 +126,11 @@ def main(argv: list[str]) -> int:
                    f"{args.channels} channels, trained with pixel MSE on real photo patches.")  # fmt: skip
         details = (f"Adam lr {lr} cosine-annealed to {lr / 50:g}, {args.patch}px HR patches")
     else:
-        init = Path(args.init) if args.init else WEIGHTS / "srresnet-x4"
+        init = Path(args.init) if args.init else WEIGHTS_DIR / "srresnet-x4"
         model = SRResNet.from_pretrained(init, strict=True)
         model.train()
         disc = SRGANDiscriminator(channels=args.channels, image_size=args.patch)
-        use_vgg = vgg19_weights_cached()
+        use_vgg = torch_hub_weights_cached(VGG19_FILE)
         content = VGGContentLoss() if use_vgg else nn.MSELoss()
         content_name = "VGG19 relu5_4 features" if use_vgg else "pixel MSE (SRGAN-MSE variant)"
         lr = args.lr or 1e-4

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import logging
-import time
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from data.day_night import CLASSIFIER_SEED, SEASONS, TRAIN_SEED, WEATHERS, make_pairs, make_renders
+from models.catalog import WEIGHTS_DIR
 from models.cyclegan import (
     CYCLE_WEIGHT,
     IDENTITY_WEIGHT,
@@ -48,20 +48,21 @@ from models.cyclegan import (
 )
 from models.pix2pix import L1_WEIGHT, PatchDiscriminator, Pix2PixPair
 from models.scene_features import HEADS, SceneClassifier, to_classifier_input
+from models.tensors import to_signed_tensor
 from models.translation import DAY2NIGHT, NIGHT2DAY, run_generator
 from training.common import (
+    Budget,
     LossLog,
     adversarial_step,
     command_line,
     machine_description,
+    save_grid,
     seed_everything,
     write_model_card,
 )
-from training.dcgan import Budget, save_grid
 
 logger = logging.getLogger(__name__)
 
-WEIGHTS = Path(__file__).resolve().parent.parent / "models" / "weights"
 NAMES = {"pix2pix": "pix2pix-day-night", "cyclegan": "cyclegan-day-night", "scene-classifier": "scene-classifier"}
 PREVIEW_SEED = 40_000  # scenes for samples.png: neither trained on nor in the benchmark
 # steps, batch, width. Sized for ~35 min on 2 threads of the 2-core build machine: 5-step runs on
@@ -103,7 +104,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
     """(N, H, W, 3) uint8 -> (N, 3, H, W) float32 in [-1, 1]."""
-    return torch.from_numpy(images).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+    return to_signed_tensor(images)
 
 
 def batch_of(images: np.ndarray, idx: np.ndarray, flip: np.ndarray) -> torch.Tensor:
@@ -111,12 +112,9 @@ def batch_of(images: np.ndarray, idx: np.ndarray, flip: np.ndarray) -> torch.Ten
     return torch.where(torch.from_numpy(flip)[:, None, None, None], x.flip(3), x)
 
 
-def linear_decay(opts: list[torch.optim.Optimizer], lr: float, budget: Budget, step: int, start: float) -> float:
+def linear_decay(opts: list[torch.optim.Optimizer], lr: float, budget: Budget, step: int) -> float:
     """The papers' schedule: constant, then linear to 0 over the second half of the run."""
-    progress = step / budget.steps
-    if budget.deadline:
-        progress = max(progress, (time.time() - start) / (budget.deadline - start))
-    value = lr * min(1.0, 2.0 * (1.0 - progress))
+    value = lr * min(1.0, 2.0 * (1.0 - budget.progress(step)))
     for opt in opts:
         for group in opt.param_groups:
             group["lr"] = value
@@ -137,9 +135,8 @@ def train_pix2pix(args, log: LossLog, budget: Budget) -> tuple[nn.Module, dict]:
     opts = {k: (torch.optim.Adam(model.generator(k).parameters(), lr=args.lr, betas=(0.5, 0.999)),
                 torch.optim.Adam(discs[k].parameters(), lr=args.lr, betas=(0.5, 0.999))) for k in discs}  # fmt: skip
     rng = np.random.default_rng(args.seed)
-    start = time.time()
     for step in budget:
-        linear_decay([o for pair in opts.values() for o in pair], args.lr, budget, step, start)
+        linear_decay([o for pair in opts.values() for o in pair], args.lr, budget, step)
         logs: dict[str, float] = {}
         for direction, (source, target) in data.items():
             idx, flip = rng.integers(len(source), size=args.batch), rng.random(args.batch) < 0.5
@@ -185,9 +182,8 @@ def train_cyclegan(args, log: LossLog, budget: Budget) -> tuple[nn.Module, dict]
     pool_a, pool_b = ImagePool(POOL_SIZE, args.seed), ImagePool(POOL_SIZE, args.seed + 1)
     rng = np.random.default_rng(args.seed)
     identity = args.identity * CYCLE_WEIGHT
-    start = time.time()
     for step in budget:
-        linear_decay([opt_g, opt_d], args.lr, budget, step, start)
+        linear_decay([opt_g, opt_d], args.lr, budget, step)
         # two independent shuffles: A and B batches never show the same scene
         real_a = batch_of(day, rng.integers(len(day), size=args.batch), rng.random(args.batch) < 0.5)
         real_b = batch_of(night, rng.integers(len(night), size=args.batch), rng.random(args.batch) < 0.5)
@@ -287,7 +283,7 @@ def main(argv: list[str]) -> int:
     torch.set_num_threads(args.threads)
     seed_everything(args.seed)
     name = NAMES[method]
-    out = Path(args.out) if args.out else WEIGHTS / name
+    out = Path(args.out) if args.out else WEIGHTS_DIR / name
     out.mkdir(parents=True, exist_ok=True)
 
     budget = Budget(args.steps, args.max_minutes)
@@ -309,7 +305,7 @@ def main(argv: list[str]) -> int:
         "limitations": (
             "Trained for minutes on a 2-core CPU on procedural cartoon scenes, far simpler than photos: "
             "real photos are out of its domain (the Day ↔ night tab shows what happens to them). "
-            + ("Stopped by its time budget before the requested steps. " if budget.done < budget.steps else "")),
+            + ("Stopped by its time budget before the requested steps. " if budget.stopped_early else "")),
         "metrics": info.get("metrics"), "test_accuracy": info.get("test_accuracy"),
     }  # fmt: skip
     write_model_card(out, meta)
