@@ -7,9 +7,10 @@ import os
 
 import gradio as gr
 
-from demos import dcgan, evaluation, inpainting, superres, translation
+from demos import dcgan, evaluation, inpainting, superres, text2image, translation
 
-TABS = [superres, dcgan, inpainting, translation, evaluation]  # a tab is listed here once it works end to end
+# a tab is listed here once it works end to end
+TABS = [superres, dcgan, text2image, inpainting, translation, evaluation]
 
 INTRO = """# GAN Gallery
 Classic GAN image methods side by side, on models this project trains and ships (and larger Hub

@@ -28,6 +28,24 @@ def user_errors(fn: Callable) -> Callable:
     return wrapper
 
 
+def enlarge_nearest(image, size: int):
+    """(h, w, 3) uint8 -> (size, size, 3), nearest neighbour: every generated pixel stays visible."""
+    import numpy as np
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.NEAREST))
+
+
+def save_temp_png(image, prefix: str, name: str) -> str:
+    """Save a PIL image under a fresh temporary folder (a download for one request); its path."""
+    import tempfile
+    from pathlib import Path
+
+    out = Path(tempfile.mkdtemp(prefix=prefix)) / name
+    image.save(out)
+    return str(out)
+
+
 def notices_markdown(notices: list[str]) -> str:
     return "\n".join(f"- ⚠️ {n}" for n in notices) if notices else ""
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import tempfile
-from pathlib import Path
 
 import gradio as gr
 import numpy as np
@@ -14,7 +12,7 @@ import torch
 from PIL import Image
 
 from data.fashion_mnist import CLASSES
-from demos.common import user_errors
+from demos.common import enlarge_nearest, save_temp_png, user_errors
 from demos.comparison import Panel, compose_comparison, stack_vertical
 from demos.input_guard import InputError, whole_number
 from models import hub
@@ -66,13 +64,11 @@ def _directions() -> dict[str, torch.Tensor]:
 
 
 def _big(image: np.ndarray, size: int = SHOW) -> np.ndarray:
-    return np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.NEAREST))
+    return enlarge_nearest(image, size)
 
 
 def _save(image: Image.Image, name: str) -> str:
-    out = Path(tempfile.mkdtemp(prefix="dcgan_")) / name
-    image.save(out)
-    return str(out)
+    return save_temp_png(image, "dcgan_", name)
 
 
 def sample_grid(seed):
@@ -214,7 +210,7 @@ def build_tab() -> None:
         with gr.Row():
             seed = gr.Number(value=0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed")
             sample_btn = gr.Button("Sample 16 faces", variant="primary")
-        grid = gr.Gallery(label="Samples (number: what the attribute classifier reads)", columns=8,
+        grid = gr.Gallery(format="png", label="Samples (number: what the attribute classifier reads)", columns=8,
                           height=330, object_fit="contain", preview=False)  # fmt: skip
         grid_png = gr.DownloadButton("Download samples PNG", value=None, size="sm")
         gr.Markdown("**Vector arithmetic** as in the DCGAN paper (Fig. 7): each concept is the mean "
@@ -229,7 +225,7 @@ def build_tab() -> None:
                     c_idx = gr.Textbox("7, 8, 9", label="C")
                 arith_btn = gr.Button("Compute A − B + C", variant="primary")
             with gr.Column(scale=2):
-                arith_img = gr.Image(label="A − B + C", type="numpy", interactive=False, height=420)
+                arith_img = gr.Image(format="png", label="A − B + C", type="numpy", interactive=False, height=420)
                 arith_md = gr.Markdown()
                 arith_png = gr.DownloadButton("Download arithmetic PNG", value=None, size="sm")
     with gr.Accordion("DCGAN: attribute sliders and interpolation", open=True):
@@ -242,7 +238,7 @@ def build_tab() -> None:
                             "(mean z of samples with the attribute − without, as read by the "
                             "classifier over 4,096 samples).</small>")  # fmt: skip
             with gr.Column(scale=1):
-                moved = gr.Image(label="Moved sample", type="numpy", interactive=False, height=300)
+                moved = gr.Image(format="png", label="Moved sample", type="numpy", interactive=False, height=300)
                 moved_md = gr.Markdown()
         with gr.Row():
             seed_a = gr.Number(value=0, precision=0, label="From: seed")
@@ -251,7 +247,7 @@ def build_tab() -> None:
             idx_b = gr.Number(value=2, precision=0, label="sample #")
             steps = gr.Slider(2, MAX_INTERPOLATION_STEPS, value=8, step=1, label="Steps")
             interp_btn = gr.Button("Interpolate")
-        interp_img = gr.Image(label="Interpolation", type="numpy", interactive=False, height=200)
+        interp_img = gr.Image(format="png", label="Interpolation", type="numpy", interactive=False, height=200)
         interp_png = gr.DownloadButton("Download interpolation PNG", value=None, size="sm")
     with gr.Accordion("AC-GAN: class-conditional Fashion-MNIST", open=True):
         with gr.Row():
@@ -260,7 +256,7 @@ def build_tab() -> None:
             count = gr.Slider(1, MAX_ACGAN_SAMPLES, value=20, step=1, label="Samples")
             ac_btn = gr.Button("Generate", variant="primary")
         ac_md = gr.Markdown()
-        ac_gallery = gr.Gallery(label="AC-GAN samples (requested class · classifier's verdict)",
+        ac_gallery = gr.Gallery(format="png", label="AC-GAN samples (requested class · classifier's verdict)",
                                 columns=10, height=330, object_fit="contain", preview=False)  # fmt: skip
         ac_png = gr.DownloadButton("Download samples PNG", value=None, size="sm")
 

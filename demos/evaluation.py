@@ -22,7 +22,8 @@ TITLE = "Evaluation"
 TASK_TITLES = {"superres": "Super-resolution x4 quality", "superres_speed": "Super-resolution speed",
                "dcgan": "DCGAN: vector arithmetic, sliders, FD", "acgan": "AC-GAN: class accuracy and FD per class",
                "inpainting": "Inpainting quality by mask area", "inpainting_speed": "Inpainting speed",
-               "translation": "Day ↔ night: pix2pix vs CycleGAN against paired ground truth"}
+               "translation": "Day ↔ night: pix2pix vs CycleGAN against paired ground truth",
+               "text2image": "Text to image: GAN-INT-CLS read by a scene detector and the scene CLIP"}
 
 
 def load_results(results_dir: Path = RESULTS_DIR) -> dict[str, dict]:

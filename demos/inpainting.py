@@ -376,12 +376,12 @@ def build_tab() -> None:
                 run = gr.Button("Inpaint", variant="primary")
                 stop = gr.Button("Stop Deep Image Prior", variant="stop")
                 cancel = gr.Button("Cancel", variant="secondary")
-            example = gr.Image(type="filepath", visible=False, label="Example photo")
+            example = gr.Image(format="png", type="filepath", visible=False, label="Example photo")
             gr.Examples([[p] for p in example_photos()], inputs=example, outputs=editor,
                         fn=load_example, run_on_click=True, cache_examples=False,
                         label="Examples (held-out photos; most with a mask painted)")  # fmt: skip
         with gr.Column(scale=2):
-            gallery = gr.Gallery(label="Results", columns=3, height=560, object_fit="contain",
+            gallery = gr.Gallery(format="png", label="Results", columns=3, height=560, object_fit="contain",
                                  preview=False)  # fmt: skip
             notices = gr.Markdown()
             table = gr.Dataframe(headers=TABLE_COLUMNS, label="Timing and distance to your photo",

@@ -135,7 +135,7 @@ def build_tab() -> None:
             gr.Examples(sorted(str(p) for p in EXAMPLES_DIR.glob("*.png")), inputs=image,
                         label="Examples (held-out photos)")  # fmt: skip
         with gr.Column(scale=2):
-            gallery = gr.Gallery(label="Results (PSNR dB / SSIM, Y channel)", columns=2,
+            gallery = gr.Gallery(format="png", label="Results (PSNR dB / SSIM, Y channel)", columns=2,
                                  height=560, object_fit="contain", preview=False)  # fmt: skip
             notices = gr.Markdown()
             table = gr.Dataframe(headers=TABLE_COLUMNS, label="Metrics", interactive=False)
@@ -144,7 +144,7 @@ def build_tab() -> None:
     with gr.Row():
         slider = gr.ImageSlider(label="Before / after: bicubic ↔ SRGAN", type="numpy",
                                 max_height=480)  # fmt: skip
-        zoom = gr.Gallery(label=f"Zoom: the {ZOOM}x{ZOOM} px region where SRResNet and SRGAN "
+        zoom = gr.Gallery(format="png", label=f"Zoom: the {ZOOM}x{ZOOM} px region where SRResNet and SRGAN "
                                 "differ most", columns=4, height=240, object_fit="contain")  # fmt: skip
     run.click(user_errors(super_resolve), [image, mode, models],
               [gallery, slider, zoom, table, notices, download], api_name="super_resolve",

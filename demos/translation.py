@@ -273,7 +273,7 @@ def build_tab() -> None:
                 scene_time = gr.Radio(["day", "night"], value="day", label="Render by")
             render = gr.Button("Render this held-out scene", size="sm")
         with gr.Column(scale=2):
-            gallery = gr.Gallery(label="Results (PSNR dB / SSIM vs ground truth, RGB)", columns=3, height=560,
+            gallery = gr.Gallery(format="png", label="Results (PSNR dB / SSIM vs ground truth, RGB)", columns=3, height=560,
                                  object_fit="contain", preview=False)  # fmt: skip
             notices = gr.Markdown()
             table = gr.Dataframe(headers=TABLE_COLUMNS, label="Metrics", interactive=False)

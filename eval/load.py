@@ -4,7 +4,7 @@
 
 Starts `python app.py` on a free loopback port (embedded checkpoints only), then each user loops
 over the heavy endpoints (--endpoints: /super_resolve in compare mode on an example photo,
-/dcgan_samples, /dcgan_arithmetic, /acgan_samples) until the time is up, each user starting at a
+/dcgan_samples, /dcgan_arithmetic, /acgan_samples, /text2image with 8 samples) until the time is up, each user starting at a
 different one. Prints requests/s,
 p50/p95 latency, failed requests, and the server's resident memory before and after. Traffic goes
 to 127.0.0.1 only, and the loop is bounded in time and count.
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--users", type=int, default=16)
     p.add_argument("--seconds", type=float, default=60.0)
     p.add_argument("--max-requests", type=int, default=5000)
-    p.add_argument("--endpoints", default="super_resolve,dcgan_samples,dcgan_arithmetic,acgan_samples",
+    p.add_argument("--endpoints", default="super_resolve,dcgan_samples,dcgan_arithmetic,acgan_samples,text2image",
                    help="comma-separated, cycled through by each user")
     args = p.parse_args(argv)
 
@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             "dcgan_samples": (7,),
             "dcgan_arithmetic": (dcgan.MODE_PRESET, next(iter(PRESETS)), "", "", "", 3),
             "acgan_samples": ("All classes", 5, 20),
+            "text2image": ("two red balls and a blue cube", 8, 0),
         }
         endpoints = [e for e in args.endpoints.split(",") if e]
         unknown = set(endpoints) - set(calls)

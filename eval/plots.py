@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 
 from eval.plot_style import COLORS, _layout
 from eval.plots_inpainting import FIGURES as _INPAINTING_FIGURES
+from eval.plots_text2image import FIGURES as _TEXT2IMAGE_FIGURES
 from eval.plots_translation import FIGURES as _TRANSLATION_FIGURES
 
 
@@ -123,3 +124,4 @@ FIGURES = {
 }
 FIGURES.update(_INPAINTING_FIGURES)
 FIGURES.update(_TRANSLATION_FIGURES)
+FIGURES.update(_TEXT2IMAGE_FIGURES)

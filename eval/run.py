@@ -24,7 +24,8 @@ import torch
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 TASKS = {"superres": "eval.superres", "superres_speed": "eval.superres_speed", "dcgan": "eval.dcgan",
          "acgan": "eval.acgan", "inpainting": "eval.inpainting", "inpainting_speed": "eval.inpainting_speed",
-         "translation": "eval.translation"}  # each module has run(progress=...) and csv_rows(result)
+         "translation": "eval.translation",
+         "text2image": "eval.text2image"}  # each module has run(progress=...) and csv_rows(result)
 
 
 def machine() -> dict:

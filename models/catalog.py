@@ -185,3 +185,17 @@ register(CatalogEntry(
                       license="not stated on the model repo (UPIT code: Apache-2.0)", citation="Zhu et al. 2017; tmabraham/UPIT"),
     description="UPIT's CycleGAN (G_A, G_B, D_A, D_B; 28 M parameters) for horse2zebra: another task, shown as such.",
 ))  # fmt: skip
+
+# Text-to-image (issue #5): a small CLIP trained here (no pretrained CLIP is reachable offline; the
+# trainer takes a Hub CLIP such as openai/clip-vit-base-patch32 with --clip where one is cached) and
+# GAN-INT-CLS trained on its text embeddings.
+register(CatalogEntry(
+    name="scene-clip", cls="models.scene_clip:SceneCLIP", task="judge", title="Scene CLIP (trained here)",
+    embedded="scene-clip",
+    description="Small CLIP (text + image transformers) trained contrastively on captioned procedural scenes.",
+))  # fmt: skip
+register(CatalogEntry(
+    name="gan-int-cls-scenes", cls="models.gan_int_cls:GanIntCls", task="text2image", title="GAN-INT-CLS (scenes)",
+    embedded="gan-int-cls-scenes",
+    description="GAN-INT-CLS 64x64 (matching-aware D, interpolated embeddings, style encoder) trained here.",
+))  # fmt: skip

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import app
-from demos import dcgan, inpainting, superres, translation
+from demos import dcgan, inpainting, superres, text2image, translation
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
@@ -74,6 +74,17 @@ def test_dcgan_tab_in_browser(page):
     page.get_by_role("button", name="Generate", exact=True).click()
     page.wait_for_selector("text=agrees with the requested class", timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "tab_dcgan.png"), full_page=True)
+
+
+def test_text2image_tab_in_browser(page):
+    page.get_by_role("tab", name=text2image.TITLE).click()
+    page.get_by_label("Caption", exact=True).fill("three yellow cones and a blue cube")
+    page.get_by_role("button", name="Generate samples").click()
+    page.wait_for_selector("text=#1 · seed 0 · CLIP score", timeout=60_000)  # captioned samples
+    body = page.inner_text("body")
+    assert re.search(r"8 samples in \d+\.\d\d s on CPU", body)
+    assert "CLIP score (scene-CLIP trained here)" in body and "detected:" in page.content()
+    page.screenshot(path=str(ARTIFACTS / "tab_text2image.png"), full_page=True)
 
 
 def test_inpainting_tab_in_browser(page):

@@ -66,3 +66,46 @@ def test_dcgan_and_acgan_benchmarks_on_small_settings(tmp_path):
         for make in plots.FIGURES[task]:
             assert make(results[task]).layout.title.text
     assert (tmp_path / "r" / "dcgan.csv").exists() and (tmp_path / "r" / "acgan.csv").exists()
+
+
+def test_text2image_benchmark_on_small_settings(tmp_path):
+    """The text-to-image benchmark on the embedded models with 30 scenes per count (120 scenes, the
+    fewest that leave 99 unlike captions for R-precision) and 150 never-seen-combination scenes:
+    the JSON the dashboard reads, the real renders' ceiling, figures, CSV and failure cases."""
+    from eval import text2image
+
+    out = tmp_path / "r"
+    result = run_task("text2image", out, per_count=30, n_heldout=150)
+    assert result["fd_label"] == "FD (scene-CLIP image features)" and "FID" not in result["fd_label"]
+    assert "OpenAI" not in result["clip_score_label"] and result["scenes"] == 120
+    assert 0 < result["band"]["low"] < result["band"]["high"] < 1
+    real = result["methods"]["real-renders"]
+    # The ceiling, as measured with these seeds: count 99%, colour 100%, binding 94%, 98% in band.
+    assert real["mean"]["count_accuracy"] >= 0.95 and real["mean"]["count_accuracy_1_3"] >= 0.95
+    assert real["mean"]["colour_accuracy"] >= 0.97 and real["mean"]["heldout_colour_accuracy"] >= 0.97
+    assert real["mean"]["binding_accuracy"] >= 0.85 and real["mean"]["heldout_pair_rate"] >= 0.85
+    assert real["mean"]["perspective_in_band"] >= 0.9
+    assert real["mean"]["fd"] == result["fd_floor"] >= 0
+    gan = result["methods"]["gan-int-cls-scenes"]
+    assert "error" not in gan, gan.get("error")
+    for r in (gan, real):
+        counting = r["seen"]["counting"]
+        assert [sum(row) for row in counting["matrix"]] == [30, 30, 30, 30]
+        assert len(counting["matrix"][0]) == len(counting["detected"]) == 6
+        for key in ("r_precision", "heldout_r_precision", "colour_accuracy", "binding_accuracy"):
+            assert 0 <= r["mean"][key] <= 1
+    assert gan["mean"]["fd"] >= 0 and gan["mean"]["seconds_8"] > 0
+    assert gan["checkpoint"]["sha256"] and real["checkpoint"]["sha256"] is None
+
+    results = evaluation.load_results(out)
+    assert len(evaluation.summary_table("text2image", results["text2image"])) == 2
+    for make in plots.FIGURES["text2image"]:
+        assert "held-out test scenes" in make(results["text2image"]).layout.title.text
+    csv_lines = (out / "text2image.csv").read_text().splitlines()
+    assert csv_lines[0].startswith("method,measure,count_accuracy_1_3")
+    # per method: the summary, 4 requested counts, 2 attribute splits
+    assert len(csv_lines) == 1 + 2 * 7
+    assert "| count right, requested 1-3" in text2image.card_section(result, "gan-int-cls-scenes")
+    cases = json.loads((out / "failures.json").read_text())
+    assert all(c["task"] == "text2image" and c["why"] for c in cases)
+    assert all((out / c["image"]).is_file() for c in cases)

@@ -50,3 +50,28 @@ def test_srresnet_then_srgan_smoke(photo_dir, tmp_path):
     assert {"d_loss", "g_adv", "content"} <= set(rows[0])
     assert "SRGAN-MSE" in (gan_dir / "README.md").read_text()
     SRResNet.from_pretrained(gan_dir, strict=True)
+
+
+def test_scene_clip_then_gan_int_cls_smoke(tmp_path):
+    """scene-clip learns (its contrastive loss falls), then GAN-INT-CLS trains on its embeddings and
+    both checkpoints load strictly, with cards that name the command and the text encoder."""
+    from models.gan_int_cls import GanIntCls
+    from models.scene_clip import SceneCLIP
+
+    clip_dir, gan_dir = tmp_path / "clip", tmp_path / "gan"
+    common = ["--scenes", "64", "--threads", "1"]
+    assert train_main(["scene-clip", *common, "--steps", "40", "--batch", "32", "--width", "32",
+                       "--layers", "1", "--lr", "2e-3", "--out", str(clip_dir)]) == 0  # fmt: skip
+    rows = read_log(clip_dir / "training_log.csv")
+    assert float(rows[-1]["loss"]) < float(rows[0]["loss"])
+    assert "R-precision" in (clip_dir / "README.md").read_text()
+    clip = SceneCLIP.from_pretrained(clip_dir)
+
+    assert train_main(["gan-int-cls", *common, "--steps", "4", "--batch", "8", "--width", "8",
+                       "--style-minutes", "0.02", "--clip", str(clip_dir), "--out", str(gan_dir)]) == 0  # fmt: skip
+    assert {"d_real_right", "d_real_wrong", "d_fake", "g_cls", "g_int"} <= set(read_log(gan_dir / "training_log.csv")[0])
+    gan = GanIntCls.from_pretrained(gan_dir, strict=True)
+    assert gan.text_encoder == str(clip_dir) and gan.text_dim == clip.embed_dim
+    card = (gan_dir / "README.md").read_text()
+    assert "--steps 4" in card and "matching-aware" in card and "style encoder" in card
+    assert (gan_dir / "samples.png").is_file()

@@ -7,7 +7,8 @@ METHODS = {"srresnet": "training.superres", "srgan": "training.superres",
            "dcgan": "training.dcgan", "acgan": "training.dcgan", "face-classifier": "training.dcgan",
            "fashion-classifier": "training.dcgan", "dcgan-directions": "training.dcgan",
            "inpainting": "training.inpainting", "pix2pix": "training.translation",
-           "cyclegan": "training.translation", "scene-classifier": "training.translation"}
+           "cyclegan": "training.translation", "scene-classifier": "training.translation",
+           "scene-clip": "training.text2image", "gan-int-cls": "training.text2image"}
 
 
 def main(argv: list[str]) -> int:

@@ -4,6 +4,7 @@ and the model card."""
 from __future__ import annotations
 
 import csv
+import datetime
 import json
 import logging
 import platform
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont
 from torch import nn
 
@@ -149,6 +151,19 @@ class Budget:
         return min(fraction, 1.0)
 
 
+def linear_decay(opts: list[torch.optim.Optimizer], lr: float, budget: Budget, step: int) -> float:
+    """The papers' schedule: constant, then linear to 0 over the second half of the run."""
+    value = lr * min(1.0, 2.0 * (1.0 - budget.progress(step)))
+    for opt in opts:
+        for group in opt.param_groups:
+            group["lr"] = value
+    return value
+
+
+def bce(logits: torch.Tensor, target: float) -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
+
+
 def save_grid(images: np.ndarray, path: Path, cols: int = 8) -> None:
     """(n, h, w, 3) uint8 -> one PNG grid (samples.png in a checkpoint directory)."""
     n, h, w, _ = images.shape
@@ -168,6 +183,41 @@ def torch_hub_weights_cached(filename: str) -> bool:
 def machine_description() -> str:
     threads = torch.get_num_threads()
     return f"{platform.processor() or platform.machine()}, {threads} torch threads, torch {torch.__version__}"
+
+
+def start_run(args, name: str, weights_dir: Path) -> Path:
+    """Logging, threads and seeds for a run; returns its output directory (created)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    torch.set_num_threads(args.threads)
+    seed_everything(args.seed)
+    out = Path(args.out) if args.out else weights_dir / name
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def finish_run(model: nn.Module, out: Path, name: str, argv: list[str], args, budget: Budget, log: LossLog,
+               info: dict, limitations: str) -> dict:  # fmt: skip
+    """Save the model (save_pretrained), the loss log and curve, and the model card from `info`
+    (summary, data, details, tags, optional metrics and extra facts); returns the card's facts."""
+    log.save()
+    model.eval()
+    model.save_pretrained(out)
+    log.plot(out / "loss_curve.png", f"{name} training losses")
+    parameters = sum(p.numel() for p in model.parameters())
+    meta = {
+        "name": name, "summary": info["summary"], "command": command_line(argv), "seed": args.seed,
+        "data": info["data"], "steps": budget.done, "batch": args.batch, "details": info["details"],
+        "wall_seconds": round(log.elapsed, 1), "machine": machine_description(),
+        "date": datetime.date.today().isoformat(), "parameters": parameters, "tags": info["tags"],
+        "limitations": (limitations + ("Stopped by its time budget before the requested steps. "
+                                       if budget.stopped_early else "") + info.get("limitations", "")),
+        "metrics": info.get("metrics"),
+    }  # fmt: skip
+    meta.update({k: v for k, v in info.items() if k not in meta})
+    write_model_card(out, meta)
+    logger.info("saved %s (%.1f min, %d steps, %.2f MB of fp32 weights)", out, log.elapsed / 60, budget.done,
+                parameters * 4 / 1e6)  # fmt: skip
+    return meta
 
 
 def write_model_card(directory: Path, meta: dict) -> None:

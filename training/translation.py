@@ -27,7 +27,6 @@ papers' schedule); "half" counts whichever is further along, steps or `--max-min
 from __future__ import annotations
 
 import argparse
-import datetime
 import logging
 from pathlib import Path
 
@@ -54,11 +53,11 @@ from training.common import (
     Budget,
     LossLog,
     adversarial_step,
-    command_line,
-    machine_description,
+    bce,
+    finish_run,
+    linear_decay,
     save_grid,
-    seed_everything,
-    write_model_card,
+    start_run,
 )
 
 logger = logging.getLogger(__name__)
@@ -110,19 +109,6 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
 def batch_of(images: np.ndarray, idx: np.ndarray, flip: np.ndarray) -> torch.Tensor:
     x = to_tensor(images[idx])
     return torch.where(torch.from_numpy(flip)[:, None, None, None], x.flip(3), x)
-
-
-def linear_decay(opts: list[torch.optim.Optimizer], lr: float, budget: Budget, step: int) -> float:
-    """The papers' schedule: constant, then linear to 0 over the second half of the run."""
-    value = lr * min(1.0, 2.0 * (1.0 - budget.progress(step)))
-    for opt in opts:
-        for group in opt.param_groups:
-            group["lr"] = value
-    return value
-
-
-def bce(logits: torch.Tensor, target: float) -> torch.Tensor:
-    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
 
 
 def train_pix2pix(args, log: LossLog, budget: Budget) -> tuple[nn.Module, dict]:
@@ -277,38 +263,18 @@ def save_samples(model: nn.Module, path: Path, size: int, n: int = 8) -> None:
 
 
 def main(argv: list[str]) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     method = argv[0]
     args = parse_args(argv)
-    torch.set_num_threads(args.threads)
-    seed_everything(args.seed)
     name = NAMES[method]
-    out = Path(args.out) if args.out else WEIGHTS_DIR / name
-    out.mkdir(parents=True, exist_ok=True)
-
+    out = start_run(args, name, WEIGHTS_DIR)
     budget = Budget(args.steps, args.max_minutes)
     log = LossLog(out / "training_log.csv", every=50 if budget.steps >= 500 else max(1, budget.steps // 4))
     trainer = {"pix2pix": train_pix2pix, "cyclegan": train_cyclegan, "scene-classifier": train_scene_classifier}
     model, info = trainer[method](args, log, budget)
-    log.save()
-    model.eval()
-    model.save_pretrained(out)
-    log.plot(out / "loss_curve.png", f"{name} training losses")
     if method != "scene-classifier":
-        save_samples(model, out / "samples.png", args.size)
-    parameters = sum(p.numel() for p in model.parameters())
-    meta = {
-        "name": name, "summary": info["summary"], "command": command_line(argv), "seed": args.seed,
-        "data": info["data"], "steps": budget.done, "batch": args.batch, "details": info["details"],
-        "wall_seconds": round(log.elapsed, 1), "machine": machine_description(),
-        "date": datetime.date.today().isoformat(), "parameters": parameters, "tags": info["tags"],
-        "limitations": (
-            "Trained for minutes on a 2-core CPU on procedural cartoon scenes, far simpler than photos: "
-            "real photos are out of its domain (the Day ↔ night tab shows what happens to them). "
-            + ("Stopped by its time budget before the requested steps. " if budget.stopped_early else "")),
-        "metrics": info.get("metrics"), "test_accuracy": info.get("test_accuracy"),
-    }  # fmt: skip
-    write_model_card(out, meta)
-    logger.info("saved %s (%.1f min, %d steps, %.2f MB of fp32 weights)", out, log.elapsed / 60, budget.done,
-                parameters * 4 / 1e6)  # fmt: skip
+        save_samples(model.eval(), out / "samples.png", args.size)
+    finish_run(model, out, name, argv, args, budget, log, info,
+               limitations="Trained for minutes on a 2-core CPU on procedural cartoon scenes, far simpler than "
+                           "photos: real photos are out of its domain (the Day ↔ night tab shows what happens "
+                           "to them). ")  # fmt: skip
     return 0
