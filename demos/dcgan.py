@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from data.fashion_mnist import CLASSES
-from demos.common import enlarge_nearest, save_temp_png, user_errors
+from demos.common import enlarge_nearest, gallery_files, save_temp_png, user_errors
 from demos.comparison import Panel, compose_comparison, stack_vertical
 from demos.input_guard import InputError, whole_number
 from models import hub
@@ -76,7 +76,8 @@ def sample_grid(seed):
     g, clf = _models()
     seed = _seed(seed)
     images, judged = generate_and_judge(g, clf, sample_z(GRID, g.z_dim, seed))
-    items = [(_big(im), f"#{i + 1}: {judged.describe(i)}") for i, im in enumerate(images)]
+    files = gallery_files([_big(im) for im in images], "dcgan_")
+    items = [(f, f"#{i + 1}: {judged.describe(i)}") for i, f in enumerate(files)]
     sheet = compose_comparison([Panel(im, f"#{i + 1}") for i, im in enumerate(images[:8])], height=128)
     sheet = stack_vertical([sheet, compose_comparison(
         [Panel(im, f"#{i + 9}") for i, im in enumerate(images[8:])], height=128,
@@ -192,7 +193,8 @@ def acgan_samples(class_name: str, seed, count):
         want, got = int(labels[i]), int(pred[i])
         hits += want == got
         verdict = "✓" if want == got else f"✗ looks like {CLASSES[got]}"
-        items.append((_big(images[i], 112), f"{CLASSES[want]} · judged {verdict} ({probs[i, got]:.2f})"))
+        items.append(f"{CLASSES[want]} · judged {verdict} ({probs[i, got]:.2f})")
+    items = list(zip(gallery_files([_big(images[i], 112) for i in range(n)], "acgan_"), items, strict=True))
     panels = [Panel(images[i], CLASSES[int(labels[i])][:10]) for i in range(min(n, 16))]
     sheet = compose_comparison(panels, height=96, footer=f"AC-GAN samples, seed {seed}")
     md = (f"The Fashion-MNIST classifier (trained on real photos) agrees with the requested class on "

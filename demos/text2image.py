@@ -16,7 +16,14 @@ import torch
 from PIL import Image
 
 from data.text_scenes import COLOURS, HELD_OUT, NUMBERS, PLURALS, SIZES, SYNONYMS, vocabulary
-from demos.common import enlarge_nearest, image_input, notices_markdown, save_temp_png, user_errors
+from demos.common import (
+    enlarge_nearest,
+    gallery_files,
+    image_input,
+    notices_markdown,
+    save_temp_png,
+    user_errors,
+)
 from demos.comparison import Panel, compose_comparison, stack_vertical
 from demos.input_guard import InputError, guard_image, whole_number
 from eval.metrics import psnr_rgb
@@ -167,8 +174,9 @@ def generate_samples(caption, count, seed):
     seconds = time.perf_counter() - start
     scores = _scores(clip, images, [text] * n)
     reads = [describe_detections(detect(im)) for im in images]
-    items = [(_big(im), f"#{k + 1} · seed {s} · CLIP score {sc:.1f} · {r}")
-             for k, (im, s, sc, r) in enumerate(zip(images, seeds, scores, reads, strict=True))]  # fmt: skip
+    files = gallery_files([_big(im) for im in images], "text2image_")
+    items = [(f, f"#{k + 1} · seed {s} · CLIP score {sc:.1f} · {r}")
+             for k, (f, s, sc, r) in enumerate(zip(files, seeds, scores, reads, strict=True))]  # fmt: skip
     table = [[k + 1, s, round(float(sc), 2), r.removeprefix("detected: ")]
              for k, (s, sc, r) in enumerate(zip(seeds, scores, reads, strict=True))]  # fmt: skip
     panels = [
