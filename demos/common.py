@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import inspect
 import logging
 from collections.abc import Callable
 
@@ -17,6 +18,17 @@ logger = logging.getLogger(__name__)
 
 def user_errors(fn: Callable) -> Callable:
     """Turn the errors a person can act on into gr.Error (shown in the UI, server unharmed)."""
+
+    if inspect.isgeneratorfunction(fn):  # streaming handlers: wherever in the stream it happens
+
+        @functools.wraps(fn)
+        def stream(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except (InputError, ModelUnavailable) as exc:
+                raise gr.Error(str(exc), title="Cannot do that") from exc
+
+        return stream
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):

@@ -14,10 +14,10 @@ from PIL import Image
 from data.fashion_mnist import CLASSES
 from demos.common import enlarge_nearest, gallery_files, save_temp_png, user_errors
 from demos.comparison import Panel, compose_comparison, stack_vertical
-from demos.input_guard import InputError, whole_number
+from demos.input_guard import InputError, seed_number, whole_number
 from models import hub
 from models.catalog import get_entry
-from models.dcgan import check_seed, generate, interpolation_latents, load_directions, sample_z
+from models.dcgan import generate, interpolation_latents, load_directions, sample_z
 from models.latent_arithmetic import (
     PRESETS,
     SLIDER_RANGE,
@@ -40,13 +40,6 @@ SHOW = 128  # display size of one 64 px face (nearest-neighbour, so pixels stay 
 MODE_PRESET, MODE_PICK = "Attribute preset (exemplars found by the classifier)", "Pick exemplars from the grid"
 MAX_ACGAN_SAMPLES = 64
 MAX_INTERPOLATION_STEPS = 16
-
-
-def _seed(value) -> int:
-    try:
-        return check_seed(value)
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
 
 
 def _grid_number(value) -> int:
@@ -74,7 +67,7 @@ def _save(image: Image.Image, name: str) -> str:
 def sample_grid(seed):
     """(gallery of GRID faces with the classifier's reading, PNG path) for a seed."""
     g, clf = _models()
-    seed = _seed(seed)
+    seed = seed_number(seed)
     images, judged = generate_and_judge(g, clf, sample_z(GRID, g.z_dim, seed))
     files = gallery_files([_big(im) for im in images], "dcgan_")
     items = [(f, f"#{i + 1}: {judged.describe(i)}") for i, f in enumerate(files)]
@@ -99,7 +92,7 @@ def _parse_indices(text: str, what: str) -> list[int]:
 def run_arithmetic(mode: str, preset: str, a_text: str, b_text: str, c_text: str, seed):
     """(comparison image, verdict markdown, PNG path)."""
     g, clf = _models()
-    seed = _seed(seed)
+    seed = seed_number(seed)
     if mode == MODE_PRESET:
         if preset not in PRESETS:
             raise InputError(f"Unknown preset {preset!r}.")
@@ -142,7 +135,7 @@ def run_arithmetic(mode: str, preset: str, a_text: str, b_text: str, c_text: str
 def slide(seed, index, *amounts):
     """One face moved along the attribute directions; amounts follow SLIDERS' order."""
     g, clf = _models()
-    seed = _seed(seed)
+    seed = seed_number(seed)
     i = _grid_number(index)
     try:
         values = {key: check_slider(a, label) for (label, key), a in zip(SLIDERS.items(), amounts, strict=True)}
@@ -161,7 +154,7 @@ def slide(seed, index, *amounts):
 
 def interpolate(seed_a, index_a, seed_b, index_b, steps):
     g, _ = _models()
-    seeds = [_seed(seed_a), _seed(seed_b)]
+    seeds = [seed_number(seed_a), seed_number(seed_b)]
     idx = [_grid_number(index_a) - 1, _grid_number(index_b) - 1]
     n = whole_number(steps, 2, MAX_INTERPOLATION_STEPS, "steps")
     z0, z1 = (sample_z(GRID, g.z_dim, s)[i] for s, i in zip(seeds, idx, strict=True))
@@ -174,7 +167,7 @@ def interpolate(seed_a, index_a, seed_b, index_b, steps):
 @torch.inference_mode()
 def acgan_samples(class_name: str, seed, count):
     """(gallery of AC-GAN samples with the classifier's verdict, PNG path, summary markdown)."""
-    seed = _seed(seed)
+    seed = seed_number(seed)
     n = whole_number(count, 1, MAX_ACGAN_SAMPLES, "number of samples")
     all_classes = class_name == "All classes"
     if not all_classes and class_name not in CLASSES:

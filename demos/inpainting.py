@@ -4,7 +4,6 @@ progress bar and a Stop button) fill it side by side."""
 
 from __future__ import annotations
 
-import functools
 import io
 import logging
 import queue
@@ -21,7 +20,7 @@ import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
 from data.masks import mask_area, mask_overlay
-from demos.common import notices_markdown
+from demos.common import notices_markdown, user_errors
 from demos.comparison import Panel, compose_comparison
 from demos.input_guard import MAX_PIXELS, InputError, guard_image
 from eval.metrics import psnr
@@ -316,20 +315,6 @@ def _run_deep_image_prior(image, mask, seed, iterations, request, progress,
     return outcome.get("result")
 
 
-def user_errors_stream(fn: Callable[..., Iterator]) -> Callable[..., Iterator]:
-    """demos.common.user_errors for generator handlers: errors a person can act on become
-    gr.Error (shown in the UI) wherever in the stream they happen."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            yield from fn(*args, **kwargs)
-        except (InputError, ModelUnavailable) as exc:
-            raise gr.Error(str(exc), title="Cannot do that") from exc
-
-    return wrapper
-
-
 # --- the tab ---------------------------------------------------------------------------------
 
 
@@ -388,7 +373,7 @@ def build_tab() -> None:
                                  interactive=False)  # fmt: skip
             gr.Markdown(f"<small>{METRIC_NOTE}</small>")
             download = gr.DownloadButton("Download comparison PNG", value=None)
-    event = run.click(user_errors_stream(inpaint_photo), [editor, methods, fills, seed, iterations],
+    event = run.click(user_errors(inpaint_photo), [editor, methods, fills, seed, iterations],
                       [gallery, table, notices, download], api_name="inpaint",
                       concurrency_limit=2, concurrency_id="inpainting")  # fmt: skip
     # Stop: Deep Image Prior ends at its next iteration and its fill so far is shown, with the PNG.

@@ -188,3 +188,13 @@ def whole_number(value, lo: int, hi: int, what: str) -> int:
     if not (math.isfinite(v) and v.is_integer() and lo <= v <= hi):
         raise InputError(f"{what} must be a whole number from {lo} to {hi}, got {value!r}")
     return int(v)
+
+
+def seed_number(value) -> int:
+    """A generator seed (models.dcgan.check_seed's rules), or InputError with its message."""
+    from models.dcgan import check_seed
+
+    try:
+        return check_seed(value)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None

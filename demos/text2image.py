@@ -25,11 +25,11 @@ from demos.common import (
     user_errors,
 )
 from demos.comparison import Panel, compose_comparison, stack_vertical
-from demos.input_guard import InputError, guard_image, whole_number
+from demos.input_guard import InputError, guard_image, seed_number, whole_number
 from eval.metrics import psnr_rgb
 from models import hub
 from models.catalog import get_entry
-from models.dcgan import MAX_SEED, check_seed
+from models.dcgan import MAX_SEED
 from models.gan_int_cls import GanIntCls, lerp_embeddings, render, seeded_z
 from models.hub import ModelUnavailable
 from models.scene_clip import CaptionError, SceneCLIP
@@ -65,16 +65,9 @@ _SHAPE_WORDS = {
 }
 
 
-def _seed(value) -> int:
-    try:
-        return check_seed(value)
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
-
-
 def _grid_seeds(seed, count) -> tuple[int, int]:
     """(base seed, number of samples); sample k (1-based) uses seed base + k - 1."""
-    base, n = _seed(seed), whole_number(count, 1, MAX_SAMPLES, "Number of samples")
+    base, n = seed_number(seed), whole_number(count, 1, MAX_SAMPLES, "Number of samples")
     if base + n - 1 > MAX_SEED:
         raise InputError(f"Seeds {base}..{base + n - 1} go past {MAX_SEED}: choose a smaller seed.")
     return base, n
@@ -202,7 +195,7 @@ def interpolate_captions(caption_a, caption_b, seed, steps):
     (strip image, per-step markdown, PNG path)."""
     gan, clip = _models()
     a, b = _caption(clip, caption_a, "Caption A"), _caption(clip, caption_b, "Caption B")
-    s = _seed(seed)
+    s = seed_number(seed)
     k = whole_number(steps, MIN_STEPS, MAX_STEPS, "Steps")
     ends = _embed(clip, [a, b])
     phi = lerp_embeddings(ends[0], ends[1], k)

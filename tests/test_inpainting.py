@@ -345,7 +345,7 @@ def test_tab_stop_keeps_the_fill_so_far(monkeypatch):
 
 
 def test_tab_errors_become_gr_errors():
-    wrapped = tab.user_errors_stream(tab.inpaint_photo)
+    wrapped = tab.user_errors(tab.inpaint_photo)  # the shared wrapper handles generators
     with pytest.raises(gr.Error, match="mask is empty"):
         last(wrapped({"background": smooth_photo(32, 32), "layers": []}, [label(TELEA)],
                      progress=lambda *a, **k: None))  # fmt: skip
