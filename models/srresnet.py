@@ -10,8 +10,10 @@ Value ranges: the generator takes RGB in [0, 1] and returns RGB in [0, 1] (clamp
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
+import weakref
 
 import numpy as np
 import torch
@@ -138,7 +140,7 @@ def tile_spans(length: int, tile: int, overlap: int) -> list[tuple[int, int]]:
     return [(int(s), size) for s in starts]
 
 
-TILE, TILE_OVERLAP = 160, 16  # LR pixels; measured fastest per pixel here (eval/superres_speed)
+TILE, TILE_OVERLAP = 160, 16  # LR pixels; measured fastest per pixel here (eval/speed: srresnet)
 
 
 def tile_layout(h: int, w: int, tile: int = TILE, overlap: int = TILE_OVERLAP) -> list[tuple[int, int, int, int]]:
@@ -147,27 +149,64 @@ def tile_layout(h: int, w: int, tile: int = TILE, overlap: int = TILE_OVERLAP) -
             for left, tw in tile_spans(w, tile, overlap)]  # fmt: skip
 
 
+def _weights_version(model: nn.Module) -> tuple:
+    # A tensor's _version counts its in-place updates (optimizer steps, load_state_dict), so a
+    # cached inference copy is rebuilt whenever the weights it was made from change.
+    return tuple((id(t), t._version) for t in (*model.parameters(), *model.buffers()))
+
+
+_INFERENCE_COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def inference_copy(model: SRResNet) -> SRResNet:
+    """An eval-mode copy for fast CPU inference, cached per model (rebuilt when its weights change):
+    every BatchNorm folded into the convolution before it (one pass over the activations instead
+    of two) and all weights in channels_last (NHWC) layout, which oneDNN's convolutions run ~2x
+    faster on this CPU. The same function as model.eval() up to float rounding (~1e-6)."""
+    version = _weights_version(model)
+    cached = _INFERENCE_COPIES.get(model)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    fast = copy.deepcopy(model).eval()
+    for seq in fast.modules():
+        if not isinstance(seq, nn.Sequential):
+            continue
+        for i in range(len(seq) - 1):
+            conv, bn = seq[i], seq[i + 1]
+            if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
+                seq[i] = torch.nn.utils.fusion.fuse_conv_bn_eval(conv, bn)
+                seq[i + 1] = nn.Identity()
+    fast = fast.to(memory_format=torch.channels_last).requires_grad_(False)
+    _INFERENCE_COPIES[model] = (version, fast)
+    return fast
+
+
 @torch.inference_mode()
 def upscale_x4(
-    model: SRResNet, image: np.ndarray, *, tile: int = TILE, overlap: int = TILE_OVERLAP
+    model: SRResNet, image: np.ndarray, *, tile: int = TILE, overlap: int = TILE_OVERLAP,
+    fast: bool = True,
 ) -> np.ndarray:
     """Super-resolve an RGB uint8 image (H, W, 3) to (4H, 4W, 3) uint8.
 
     Inputs larger than `tile` are processed in the fewest overlapping tiles (small tiles keep the
     activations in cache: on a CPU they run faster per pixel than one big pass), blended with
     linear ramps across the shared `overlap`, so there are no seams and memory stays bounded.
+    fast=True runs inference_copy(model) on channels_last tiles; fast=False the model as given
+    (the reference: both agree to float rounding, tests/test_srresnet.py).
     """
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"expected an RGB uint8 image (H, W, 3), got {image.dtype} {image.shape}")
     if tile <= overlap:
         raise ValueError(f"tile ({tile}) must be larger than overlap ({overlap})")
     scale = model.upscale
+    net = inference_copy(model) if fast else model
+    layout = torch.channels_last if fast else torch.contiguous_format
     h, w = image.shape[:2]
     x = torch.tensor(image).permute(2, 0, 1).float().div(255.0).unsqueeze(0)  # a copy: inputs may be read-only
     out = torch.zeros(3, h * scale, w * scale)
     weight = torch.zeros(1, h * scale, w * scale)
     for top, left, th, tw in tile_layout(h, w, tile, overlap):
-        sr = model(x[:, :, top : top + th, left : left + tw])[0]
+        sr = net(x[:, :, top : top + th, left : left + tw].contiguous(memory_format=layout))[0]
         ramp = _blend_window(th * scale, tw * scale, overlap * scale, top == 0, left == 0,
                              top + th >= h, left + tw >= w)  # fmt: skip
         oy, ox = top * scale, left * scale

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from models.resample import downscale_x4, upscale_bicubic_x4
-from models.srresnet import SRGANDiscriminator, SRResNet, tile_layout, tile_spans, upscale_x4
+from models.srresnet import SRGANDiscriminator, SRResNet, inference_copy, tile_layout, tile_spans, upscale_x4
 
 
 def tiny_sr(seed: int = 0) -> SRResNet:
@@ -71,3 +71,81 @@ def test_tile_spans_cover_with_overlap():
         for (a, sa), (b, _) in zip(spans, spans[1:], strict=False):
             assert a + sa - b >= overlap  # neighbours share at least `overlap` px
     assert len(tile_spans(256, 160, 16)) == 2  # the fewest tiles
+
+
+# --- the fast inference path (issue #21): BN folded, channels_last; same outputs as the reference
+
+
+def _tiny_sr_with_bn_statistics(seed: int = 3) -> SRResNet:
+    """A seeded tiny model whose BatchNorms do something (fresh ones are the identity in eval
+    mode, so folding them would be trivially right)."""
+    m = tiny_sr(seed)
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for bn in (mod for mod in m.modules() if isinstance(mod, torch.nn.BatchNorm2d)):
+            bn.running_mean.copy_(0.2 * torch.randn(bn.num_features, generator=g))
+            bn.running_var.copy_(0.5 + torch.rand(bn.num_features, generator=g))
+            bn.weight.copy_(1 + 0.3 * torch.randn(bn.num_features, generator=g))
+            bn.bias.copy_(0.1 * torch.randn(bn.num_features, generator=g))
+    return m
+
+
+def test_inference_copy_is_the_same_function():
+    m = _tiny_sr_with_bn_statistics()
+    fast = inference_copy(m)
+    assert not any(isinstance(mod, torch.nn.BatchNorm2d) for mod in fast.modules())
+    x = torch.rand(2, 3, 12, 9)
+    with torch.inference_mode():
+        ref = m(x)
+        out = fast(x.contiguous(memory_format=torch.channels_last))
+    assert torch.allclose(out, ref, atol=1e-5)
+    assert inference_copy(m) is fast  # cached
+
+
+def test_inference_copy_follows_weight_updates():
+    m = _tiny_sr_with_bn_statistics()
+    first = inference_copy(m)
+    with torch.no_grad():
+        m.conv3.bias.add_(0.25)  # as an optimizer step would
+    second = inference_copy(m)
+    assert second is not first
+    x = torch.rand(1, 3, 8, 8)
+    with torch.inference_mode():
+        assert torch.allclose(second.forward_unclamped(x), m.forward_unclamped(x), atol=1e-5)
+        assert not torch.allclose(first.forward_unclamped(x), m.forward_unclamped(x), atol=1e-2)
+
+
+def _psnr_vs(hr: np.ndarray, sr: np.ndarray) -> float:
+    from eval.metrics import psnr
+
+    return psnr(hr, sr, crop_border=4)
+
+
+def test_fast_upscale_equals_reference_on_a_seeded_tiny_model():
+    m = _tiny_sr_with_bn_statistics()
+    rng = np.random.default_rng(1)
+    hr = (rng.random((96, 80, 3)) * 255).astype(np.uint8)
+    lr = downscale_x4(hr)
+    ref = upscale_x4(m, lr, tile=16, overlap=6, fast=False)
+    fast = upscale_x4(m, lr, tile=16, overlap=6)
+    assert np.abs(ref.astype(int) - fast.astype(int)).max() <= 1  # float rounding at .5 only
+    assert (ref != fast).mean() < 1e-3
+    assert abs(_psnr_vs(hr, fast) - _psnr_vs(hr, ref)) < 1e-3
+
+
+@pytest.mark.parametrize("name", ["srresnet-x4", "srgan-x4"])
+def test_fast_upscale_equals_reference_on_the_embedded_checkpoint(name):
+    from pathlib import Path
+
+    from PIL import Image
+
+    from models import hub
+
+    model = hub.load(name, "embedded").model
+    photo = Path(__file__).resolve().parent.parent / "demos" / "examples" / "astronaut_256.png"
+    hr = np.asarray(Image.open(photo).convert("RGB"))[:128, :192]
+    lr = downscale_x4(hr)
+    ref = upscale_x4(model, lr, fast=False)
+    fast = upscale_x4(model, lr)
+    assert np.abs(ref.astype(int) - fast.astype(int)).max() <= 1
+    assert abs(_psnr_vs(hr, fast) - _psnr_vs(hr, ref)) < 1e-3
