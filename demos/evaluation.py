@@ -23,7 +23,8 @@ TASK_TITLES = {"superres": "Super-resolution x4 quality", "superres_speed": "Sup
                "dcgan": "DCGAN: vector arithmetic, sliders, FD", "acgan": "AC-GAN: class accuracy and FD per class",
                "inpainting": "Inpainting quality by mask area", "inpainting_speed": "Inpainting speed",
                "translation": "Day ↔ night: pix2pix vs CycleGAN against paired ground truth",
-               "text2image": "Text to image: GAN-INT-CLS read by a scene detector and the scene CLIP"}
+               "text2image": "Text to image: GAN-INT-CLS read by a scene detector and the scene CLIP",
+               "speed": "Speed of every catalog model: seconds and % of the matmul peak"}
 
 
 def load_results(results_dir: Path = RESULTS_DIR) -> dict[str, dict]:
@@ -47,7 +48,7 @@ def summary_table(task: str, result: dict) -> pd.DataFrame:
             rows.append({**base, **{k: round(v, 4) for k, v in r["mean"].items()}})
         elif "per_size" in r:
             for size, v in r["per_size"].items():
-                rows.append({**base, "input px": int(size), "seconds": round(v["seconds"], 4),
+                rows.append({**base, r.get("unit", "input px"): int(size), "seconds": round(v["seconds"], 4),
                              "GFLOP": v["gflops"] and round(v["gflops"], 2),
                              "% of matmul peak": v["fraction_of_peak"]
                              and round(100 * v["fraction_of_peak"], 1)})  # fmt: skip

@@ -56,6 +56,23 @@ def superres_speed(result: dict) -> go.Figure:
                    xaxis_title="input side (px)", yaxis_title="seconds", yaxis_type="log")  # fmt: skip
 
 
+def speed_fraction_of_peak(result: dict) -> go.Figure:
+    """% of the float32 matmul peak per model at each of its three sizes (grouped bars)."""
+    fig = go.Figure()
+    methods = [r for r in result["methods"].values() if "per_size" in r]
+    n_sizes = max((len(r["per_size"]) for r in methods), default=0)
+    for k in range(n_sizes):
+        rows = [(r["title"], list(r["per_size"].items())[k]) for r in methods if len(r["per_size"]) > k]
+        fig.add_bar(x=[t for t, _ in rows], y=[100 * (v["fraction_of_peak"] or 0) for _, (_, v) in rows],
+                    name=["smallest", "middle", "largest"][k] if n_sizes == 3 else f"size {k + 1}",
+                    text=[f"{s}: {v['seconds']:.3g} s" for _, (s, v) in rows], textposition="outside",
+                    marker_color=COLORS[k % len(COLORS)])  # fmt: skip
+    return _layout(fig, f"Every catalog model: % of the float32 matmul peak "
+                        f"({result.get('peak_gflops', 0):.0f} GFLOP/s, same run), three sizes each "
+                        "(bar text: input px or batch, seconds per call)", result,
+                   yaxis_title="% of matmul peak", barmode="group")  # fmt: skip
+
+
 def _first_ok(result: dict) -> dict | None:
     return next((r for r in result["methods"].values() if "mean" in r), None)
 
@@ -119,6 +136,7 @@ def acgan_fd(result: dict) -> go.Figure:
 FIGURES = {
     "superres": [superres_psnr_vs_ssim, superres_sharpness],
     "superres_speed": [superres_speed],
+    "speed": [speed_fraction_of_peak],
     "dcgan": [dcgan_sliders, dcgan_arithmetic],
     "acgan": [acgan_per_class, acgan_fd],
 }

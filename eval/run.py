@@ -25,7 +25,7 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 TASKS = {"superres": "eval.superres", "superres_speed": "eval.superres_speed", "dcgan": "eval.dcgan",
          "acgan": "eval.acgan", "inpainting": "eval.inpainting", "inpainting_speed": "eval.inpainting_speed",
          "translation": "eval.translation",
-         "text2image": "eval.text2image"}  # each module has run(progress=...) and csv_rows(result)
+         "text2image": "eval.text2image", "speed": "eval.speed"}  # each module has run(progress=...) and csv_rows(result)
 
 
 def machine() -> dict:

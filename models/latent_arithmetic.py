@@ -10,6 +10,7 @@ A - B + C is decoded with a few small perturbations of the result.
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -122,10 +123,32 @@ class ArithmeticResult:
     z_result: torch.Tensor
 
 
+# generator -> {(classifier, weights versions, concept, seed, k, pools): exemplar z}: the search is
+# deterministic, and the tab's presets repeat it on every click (seconds of generation + judging)
+_EXEMPLARS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _weights_version(model) -> tuple:
+    return tuple((id(t), t._version) for t in (*model.parameters(), *model.buffers()))
+
+
 def find_exemplars(generator, classifier, concept: Concept, seed: int, k: int = 3,
                    pools: tuple[int, ...] = (256, 1024, 4096)) -> torch.Tensor | None:  # fmt: skip
     """(k, z_dim) latents of generated samples confidently showing `concept`, searched in
-    growing seeded pools; None when even the largest pool has fewer than k."""
+    growing seeded pools; None when even the largest pool has fewer than k. Cached per
+    (generator, classifier, their weights, arguments)."""
+    key = (id(classifier), _weights_version(generator), _weights_version(classifier),
+           tuple(sorted(concept.items())), seed, k, tuple(pools))  # fmt: skip
+    cache = _EXEMPLARS.setdefault(generator, {})
+    if key not in cache:
+        if len(cache) > 256:
+            cache.clear()
+        cache[key] = _search_exemplars(generator, classifier, concept, seed, k, pools)
+    return None if cache[key] is None else cache[key].clone()
+
+
+def _search_exemplars(generator, classifier, concept: Concept, seed: int, k: int,
+                      pools: tuple[int, ...]) -> torch.Tensor | None:  # fmt: skip
     for n in pools:
         z = sample_z(n, generator.z_dim, seed)
         _, judged = generate_and_judge(generator, classifier, z)

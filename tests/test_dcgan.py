@@ -169,3 +169,26 @@ def test_training_smoke_runs(tmp_path):
     g_rows = _losses(tmp_path / "g" / "training_log.csv")
     assert all(math.isfinite(float(r["g_loss"])) for r in g_rows)
     assert (tmp_path / "g" / "samples.png").exists() and (tmp_path / "ac" / "samples.png").exists()
+
+
+def test_exemplar_search_is_cached_and_follows_weight_updates(monkeypatch):
+    from models import latent_arithmetic as la
+
+    torch.manual_seed(0)
+    g, clf = DCGANGenerator(z_dim=8, width=4).eval(), FaceAttributeClassifier(width=4).eval()
+    searches = []
+    real = la._search_exemplars
+    monkeypatch.setattr(la, "_search_exemplars", lambda *a: searches.append(a) or torch.ones(3, 8))
+    concept = {"smile": 1}
+    first = la.find_exemplars(g, clf, concept, seed=5, pools=(16,))
+    first.add_(1)  # callers get a copy: the cached value cannot be changed through it
+    assert torch.equal(la.find_exemplars(g, clf, concept, seed=5, pools=(16,)), torch.ones(3, 8))
+    assert len(searches) == 1
+    la.find_exemplars(g, clf, concept, seed=6, pools=(16,))  # another seed: another search
+    with torch.no_grad():
+        g.net[0].weight.mul_(2)  # new weights: the cache must not answer for them
+    la.find_exemplars(g, clf, concept, seed=5, pools=(16,))
+    assert len(searches) == 3
+    monkeypatch.setattr(la, "_search_exemplars", real)
+    z = la.find_exemplars(g, clf, {"smile": 1}, seed=1, pools=(8,), k=1)
+    assert z is None or z.shape == (1, 8)

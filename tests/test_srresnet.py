@@ -7,7 +7,14 @@ import pytest
 import torch
 
 from models.resample import downscale_x4, upscale_bicubic_x4
-from models.srresnet import SRGANDiscriminator, SRResNet, inference_copy, tile_layout, tile_spans, upscale_x4
+from models.srresnet import (
+    SRGANDiscriminator,
+    SRResNet,
+    inference_copy,
+    tile_layout,
+    tile_spans,
+    upscale_x4,
+)
 
 
 def tiny_sr(seed: int = 0) -> SRResNet:

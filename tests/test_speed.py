@@ -1,0 +1,62 @@
+"""The speed benchmark of every catalog model (eval/speed.py): coverage, FLOP counting, figures."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from eval import speed
+from models.catalog import CATALOG
+
+
+@pytest.fixture(scope="module")
+def workloads():
+    return speed.workloads()
+
+
+def test_every_catalog_model_has_a_speed_workload(workloads):
+    names = {w.name for w in workloads}
+    sr = {n for n, e in CATALOG.items() if e.task == "superres"}
+    assert set(CATALOG) - sr <= names
+    # SR: the embedded models, and the paper-size architecture the Hub SR checkpoints use
+    assert {"srresnet-x4", "srgan-x4", "srresnet-16x64"} <= names
+    assert all(f"{n} (reference path)" in names for n in ("srresnet-x4", "srresnet-16x64"))
+    assert all(len(w.sizes) == 3 for w in workloads)
+
+
+def test_sr_flops_scale_with_the_tiles_run(workloads):
+    w = next(w for w in workloads if w.name == "srresnet-x4")
+    # one tile at 64 px: the per-pixel scaling must equal a direct count of the whole call
+    assert w.flops(64) == pytest.approx(speed.count_flops(w.call(64)), rel=1e-6)
+    # 256 px runs 2x2 overlapping tiles: more than 4x the 128 px FLOPs (overlaps run twice)
+    assert w.flops(256) > 4 * w.flops(128)
+
+
+def test_run_reports_seconds_flops_and_fraction(monkeypatch):
+    monkeypatch.setattr(speed, "matmul_peak_flops", lambda: 1e11)  # (it takes seconds)
+    only = ("srresnet-x4", "srresnet-x4 (reference path)", "dcgan-faces", "inpainting-gated")
+    result = speed.run(only=only, sizes=(64,))
+    assert set(result["methods"]) == set(only)
+    for r in result["methods"].values():
+        v = r["per_size"]["64"]
+        assert v["seconds"] > 0 and v["gflops"] > 0
+        assert v["fraction_of_peak"] == pytest.approx(v["gflops"] * 1e9 / v["seconds"] / 1e11)
+    assert result["methods"]["dcgan-faces"]["unit"] == "batch"
+    # 64 DCGAN faces: the generator's FLOPs grow linearly with the batch
+    dcgan = next(w for w in speed.workloads() if w.name == "dcgan-faces")
+    assert speed.count_flops(dcgan.call(64)) == pytest.approx(64 * speed.count_flops(dcgan.call(1)), rel=1e-6)
+    assert set(speed.speedups(result)) == {"srresnet-x4"}
+    rows = speed.csv_rows(result)
+    assert len(rows) == 4 and {"unit", "size", "seconds", "gflops"} <= set(rows[0])
+
+    from eval.plots import FIGURES
+
+    for make in FIGURES["speed"]:
+        fig = make(result)
+        assert len(fig.data) == 1 and len(fig.data[0].x) == 4
+
+
+def test_matmul_peak_is_positive_and_finite():
+    peak = speed.matmul_peak_flops(n=256, reps=1)
+    assert 0 < peak < float("inf")
+    assert torch.get_num_threads() >= 1
