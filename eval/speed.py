@@ -13,6 +13,7 @@ reference forward (the code before issue #21), so the ratio is free of the machi
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from models import hub
 from models.catalog import CATALOG, CatalogEntry
+
+logger = logging.getLogger(__name__)
 
 IMAGE_SIZES = (128, 256, 512)
 BATCHES = (1, 16, 64)
