@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models.srresnet import SRResNet
 from training.__main__ import main as train_main
 
 
@@ -28,28 +27,6 @@ def photo_dir(tmp_path):
 def read_log(path):
     with open(path) as f:
         return list(csv.DictReader(f))
-
-
-def test_srresnet_then_srgan_smoke(photo_dir, tmp_path):
-    common = ["--data", str(photo_dir), "--patch", "32", "--batch", "4", "--channels", "8",
-              "--blocks", "1", "--threads", "1"]  # fmt: skip
-    sr_dir = tmp_path / "sr"
-    assert train_main(["srresnet", *common, "--steps", "150", "--lr", "3e-3",
-                       "--out", str(sr_dir)]) == 0  # fmt: skip
-    rows = read_log(sr_dir / "training_log.csv")
-    assert float(rows[-1]["mse"]) < 0.5 * float(rows[0]["mse"])
-    card = (sr_dir / "README.md").read_text()
-    assert "Seed: 0" in card and "Wall time" in card and "--steps 150" in card
-    assert (sr_dir / "loss_curve.png").is_file()
-    SRResNet.from_pretrained(sr_dir, strict=True)
-
-    gan_dir = tmp_path / "gan"
-    assert train_main(["srgan", *common, "--steps", "50", "--init", str(sr_dir),
-                       "--out", str(gan_dir)]) == 0  # fmt: skip
-    rows = read_log(gan_dir / "training_log.csv")
-    assert {"d_loss", "g_adv", "content"} <= set(rows[0])
-    assert "SRGAN-MSE" in (gan_dir / "README.md").read_text()
-    SRResNet.from_pretrained(gan_dir, strict=True)
 
 
 def test_scene_clip_then_gan_int_cls_smoke(tmp_path):
