@@ -12,7 +12,7 @@ METHODS = {"srresnet": "training.superres", "srgan": "training.superres",
            "fashion-classifier": "training.dcgan", "dcgan-directions": "training.dcgan",
            "inpainting": "training.inpainting", "pix2pix": "training.translation",
            "cyclegan": "training.translation", "scene-classifier": "training.translation",
-           "scene-clip": "training.text2image", "gan-int-cls": "training.text2image"}  # fmt: skip
+           "scene-clip": "training.text2image", "gan-int-cls": "training.gan_int_cls"}  # fmt: skip
 
 
 def recipe_for(method: str):
