@@ -174,12 +174,6 @@ def save_grid(images: np.ndarray, path: Path, cols: int = 8) -> None:
     Image.fromarray(grid).save(path)
 
 
-def torch_hub_weights_cached(filename: str) -> bool:
-    """Whether torchvision's pretrained weights file (e.g. vgg19-dcbb9e9d.pth) is in the local torch
-    cache: the optional VGG losses run only then (nothing is downloaded)."""
-    return (Path(torch.hub.get_dir()) / "checkpoints" / filename).exists()
-
-
 def machine_description() -> str:
     threads = torch.get_num_threads()
     return f"{platform.processor() or platform.machine()}, {threads} torch threads, torch {torch.__version__}"
