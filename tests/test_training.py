@@ -16,18 +16,6 @@ from torch import nn
 from training.__main__ import main as train_main
 
 
-@pytest.fixture(autouse=True)
-def html_curves(monkeypatch):
-    """The static PNG export starts a headless browser (~40 s on the loaded CI machine); these tests
-    are about the recipes, so the engine falls back to its HTML curves."""
-    import plotly.basedatatypes
-
-    def no_browser(*args, **kwargs):
-        raise RuntimeError("no static export in tests")
-
-    monkeypatch.setattr(plotly.basedatatypes.BaseFigure, "write_image", no_browser)
-
-
 @pytest.fixture
 def photo_dir(tmp_path):
     rng = np.random.default_rng(0)
@@ -97,7 +85,7 @@ def test_inpainting_smoke(photo_dir, tmp_path, monkeypatch):
     card = (out / "README.md").read_text()
     assert "Seed: 0" in card and "--steps 16" in card and "after 8 L1-only steps" in card
     assert "Weights: EMA of the generator's weights (decay 0.99)" in card and "VGG16 perceptual" in card
-    assert (out / "loss_curve.html").is_file()
+    assert (out / "loss_curve.html").is_file()  # tests/conftest.py asks for HTML curves
 
 
 def test_inpainting_resume_equals_uninterrupted(photo_dir, tmp_path):
