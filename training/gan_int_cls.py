@@ -54,9 +54,10 @@ class GanIntClsConfig(RunConfig):
                        "constant, then linear decay to 0 over the second half", min=0, exclusive_min=True)
     clip: str = option("", "text encoder directory or Hub id (default: the embedded scene-clip)")
     ema_decay: float = option(0.995, "decay of the generator's EMA copy (the exported weights)", min=0, max=1)
-    style_minutes: float = option(3.0, "style encoder training after the GAN steps: at most this many minutes",
+    style_minutes: float = option(3.0, "style encoder training after the GAN steps: at most this many minutes (--style-steps may end it first)",
                                   min=0, exclusive_min=True)
-    style_steps: int = option(5000, "... and at most this many steps (batch --batch)", min=1)
+    style_steps: int = option(5000, "style encoder training: at most this many steps of --batch (--style-minutes may "
+                             "end it first)", min=1)
     preview_every: int = option(250, "steps between sample grids (samples.png) while training (0: only at the end)",
                                 min=0)
 
