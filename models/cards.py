@@ -49,7 +49,10 @@ _TEMPLATE = """---
 
 def read_meta(directory: Path) -> dict:
     path = Path(directory) / META_FILE
-    return json.loads(path.read_text()) if path.is_file() else {}
+    meta = json.loads(path.read_text()) if path.is_file() else {}
+    if "evaluation" not in meta and meta.get("metrics"):  # cards written before models/cards.py
+        meta["evaluation"] = meta.pop("metrics")
+    return meta
 
 
 def write_model_card(directory: Path, meta: dict | None = None, evaluation: str | None = None) -> Path:

@@ -47,6 +47,7 @@ logger = logging.getLogger(__name__)
 
 STATE_FILE = "state.pt"
 LOG_FILE = "training_log.csv"
+CURVES_ENV = "GAN_GALLERY_CURVES"  # "html" skips the static export (the tests set it: ~5 s a chart)
 
 
 # --- the method interface ------------------------------------------------------------------
@@ -179,6 +180,9 @@ class LossLog:
             return ""
         from plotly.subplots import make_subplots
 
+        for noisy in ("kaleido", "choreographer", "logistro"):  # the exporter logs every browser step
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
         cols = min(3, len(keys))
         rows = math.ceil(len(keys) / cols)
         fig = make_subplots(rows=rows, cols=cols, subplot_titles=keys)
@@ -190,6 +194,8 @@ class LossLog:
                           margin=dict(l=50, r=20, t=70, b=40))  # fmt: skip
         fig.update_xaxes(title_text="step")
         try:
+            if os.environ.get(CURVES_ENV, "png") == "html":
+                raise RuntimeError(f"{CURVES_ENV}=html")
             fig.write_image(directory / "loss_curve.png")
             return "loss_curve.png"
         except Exception as exc:  # no kaleido or no browser for it: the interactive page instead
@@ -209,7 +215,10 @@ class Run:
         precision = cfg.mixed_precision
         if precision == "auto":
             precision = "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
-        self.accelerator = Accelerator(mixed_precision=precision, gradient_accumulation_steps=cfg.grad_accum)
+        # cpu=True where there is no GPU: several CPU processes (torchrun, or `accelerate launch
+        # --multi_gpu --num_processes N` on a machine without GPUs) then join as MULTI_CPU over gloo.
+        self.accelerator = Accelerator(mixed_precision=precision, gradient_accumulation_steps=cfg.grad_accum,
+                                       cpu=not torch.cuda.is_available())  # fmt: skip
         self.precision = precision
         if self.device.type == "cpu":
             n = cfg.threads or max(1, (os.cpu_count() or 1) // self.accelerator.num_processes)
