@@ -3,7 +3,8 @@ fashion-classifier, dcgan-directions (training/dcgan.py), pix2pix, cyclegan, sce
 (training/translation.py). Tiny seeded runs through `python -m training`'s main: the loss moves the
 way training should move it, the exported checkpoint loads strictly (the EMA generator for a GAN),
 the card names the command, seed and weights; a paused and resumed run equals an uninterrupted
-one exactly; refused options change nothing."""
+one exactly; refused options change nothing. (tests/conftest.py sets GAN_GALLERY_CURVES=html: the
+engine then writes loss_curve.html, skipping the static export.)"""
 
 from __future__ import annotations
 
@@ -27,18 +28,6 @@ from training.__main__ import main as train_main
 from training.dcgan import attribute_directions
 
 FAST = ["--threads", "1", "--seed", "0"]
-
-
-@pytest.fixture(autouse=True)
-def html_curves(monkeypatch):
-    """kaleido starts a Chromium for every static figure (about a minute on the shared build
-    machine): these runs take the engine's fallback, the interactive loss_curve.html."""
-    import plotly.graph_objects as go
-
-    def unavailable(*args, **kwargs):
-        raise RuntimeError("static export off in tests")
-
-    monkeypatch.setattr(go.Figure, "write_image", unavailable)
 
 
 @pytest.fixture(scope="module")
