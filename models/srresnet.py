@@ -15,8 +15,8 @@ import math
 
 import numpy as np
 import torch
-from huggingface_hub import PyTorchModelHubMixin
 import torch.nn.functional as F
+from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
 logger = logging.getLogger(__name__)

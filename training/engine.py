@@ -228,7 +228,8 @@ class Run:
         self.out = Path(cfg.out) if cfg.out else _weights_dir() / recipe.model_name
         self.step = 0  # steps done
         self.elapsed = 0.0  # training seconds over all sessions of this run
-        self.log = LossLog(self.out / LOG_FILE, cfg.log_every)
+        # A short run still logs about 20 rows (tests, smoke runs).
+        self.log = LossLog(self.out / LOG_FILE, min(cfg.log_every, max(1, cfg.steps // 20)))
         self.extra: dict[str, Any] = {}  # recipe facts kept in the state (e.g. chosen losses)
 
     # -- facts
