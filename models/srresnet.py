@@ -18,6 +18,8 @@ import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
+from models.tensors import from_unit_tensor, to_unit_tensor
+
 logger = logging.getLogger(__name__)
 
 HUB_TAGS = ["super-resolution", "srgan", "gan-gallery"]
@@ -163,7 +165,7 @@ def upscale_x4(
         raise ValueError(f"tile ({tile}) must be larger than overlap ({overlap})")
     scale = model.upscale
     h, w = image.shape[:2]
-    x = torch.tensor(image).permute(2, 0, 1).float().div(255.0).unsqueeze(0)  # a copy: inputs may be read-only
+    x = to_unit_tensor(image[None])  # a copy: inputs may be read-only
     out = torch.zeros(3, h * scale, w * scale)
     weight = torch.zeros(1, h * scale, w * scale)
     for top, left, th, tw in tile_layout(h, w, tile, overlap):
@@ -174,7 +176,7 @@ def upscale_x4(
         out[:, oy : oy + th * scale, ox : ox + tw * scale] += sr * ramp
         weight[:, oy : oy + th * scale, ox : ox + tw * scale] += ramp
     out = out / weight
-    return out.permute(1, 2, 0).clamp(0, 1).mul(255.0).round().to(torch.uint8).numpy()
+    return from_unit_tensor(out[None])[0]
 
 
 def _blend_window(

@@ -25,22 +25,22 @@ from data.masks import (
 )
 from demos import inpainting as tab
 from demos.input_guard import InputError
+from models.classical_inpainting import inpaint_harmonic, inpaint_navier_stokes, inpaint_telea
+from models.deep_image_prior import deep_image_prior
+from models.gated_inpainting import (
+    GatedConv2d,
+    GatedInpaintGenerator,
+    GatedUpConv2d,
+    SNPatchDiscriminator,
+    inpaint_gated,
+)
 from models.inpainting import (
     DIP,
     GATED,
     HARMONIC,
     NAVIER_STOKES,
     TELEA,
-    GatedConv2d,
-    GatedInpaintGenerator,
-    GatedUpConv2d,
-    SNPatchDiscriminator,
-    deep_image_prior,
     inpaint,
-    inpaint_gated,
-    inpaint_harmonic,
-    inpaint_navier_stokes,
-    inpaint_telea,
     region_around_mask,
 )
 
@@ -167,7 +167,7 @@ def test_deep_image_prior_fits_known_pixels_and_stops_when_asked():
     with pytest.raises(KeyboardInterrupt):
         deep_image_prior(img, mask, iterations=50, callback=boom)
     r = inpaint(DIP, img, mask, iterations=10, callback=lambda i, n, loss, p: i < 4)
-    assert r.iterations == 4 and np.array_equal(r.image[~mask], img[~mask])
+    assert r.details["iterations"] == 4 and np.array_equal(r.image[~mask], img[~mask])
 
 
 # --- by name, large photos, edge cases ----------------------------------------------------------
@@ -185,7 +185,7 @@ def test_large_photo_is_filled_around_the_mask_and_only_masked_pixels_change():
         assert r.image.shape == img.shape
         changed = np.any(r.image != img, axis=2)
         assert changed.any() and not changed[~mask].any()
-        assert max(r.work_size) <= 64
+        assert max(r.details["work_size"]) <= 64
 
 
 def test_inpaint_edge_cases():
@@ -206,7 +206,7 @@ def test_learned_model_loads_through_the_catalog(monkeypatch, tmp_path):
     tiny_generator(4).save_pretrained(tmp_path / GATED)
     monkeypatch.setattr(catalog, "WEIGHTS_DIR", tmp_path)
     monkeypatch.setitem(catalog.CATALOG, GATED, catalog.CatalogEntry(
-        name=GATED, cls="models.inpainting:GatedInpaintGenerator", task="inpainting",
+        name=GATED, cls="models.gated_inpainting:GatedInpaintGenerator", task="inpainting",
         title="Gated-conv GAN", embedded=GATED))  # fmt: skip
     hub.clear_cache()
     img, mask = smooth_photo(24, 24), centre_mask(24, 24)
@@ -300,7 +300,7 @@ def last(gen):
 
 
 def test_tab_action_end_to_end(monkeypatch):
-    monkeypatch.setattr(inp, "_load_learned", lambda name: (tiny_generator(), "embedded", None))
+    monkeypatch.setattr(inp, "_load_learned", lambda name: (tiny_generator(), "embedded", None, None))
     img, mask = smooth_photo(48, 64), centre_mask(48, 64)
     value = {"background": img, "layers": [rgba_layer(mask)], "composite": None}
     methods = list(tab.METHODS)  # all five, Deep Image Prior with a few iterations
@@ -357,7 +357,7 @@ def test_tab_errors_become_gr_errors():
 def test_tab_builds_and_answers_a_real_client(monkeypatch, tmp_path):
     from gradio_client import Client, handle_file
 
-    monkeypatch.setattr(inp, "_load_learned", lambda name: (tiny_generator(), "embedded", None))
+    monkeypatch.setattr(inp, "_load_learned", lambda name: (tiny_generator(), "embedded", None, None))
     photos = tab.example_photos()
     assert len(photos) >= 2
     loaded = tab.load_example(photos[0])

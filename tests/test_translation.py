@@ -325,7 +325,7 @@ def test_benchmark_reports_missing_models(tmp_path, monkeypatch):
 def test_helpers_translate_and_round_trip(tiny_translators):
     x = make_pairs(1, 128, seed=EVAL_SEED).day[0]
     there, back = round_trip(CYCLEGAN, x, "day2night")
-    assert there.image.shape == back.image.shape == (128, 128, 3) and back.direction == "night2day"
+    assert there.image.shape == back.image.shape == (128, 128, 3) and back.details["direction"] == "night2day"
     r = translate(PIX2PIX, np.zeros((300, 200, 3), np.uint8), "night2day")  # cropped and resized
     assert r.image.shape == (128, 128, 3) and r.source == "embedded"
     with pytest.raises(hub.ModelUnavailable):
