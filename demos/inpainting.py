@@ -21,8 +21,8 @@ from PIL import Image, UnidentifiedImageError
 
 from data.masks import mask_area, mask_overlay
 from demos.common import notices_markdown, user_errors
-from demos.comparison import Panel, compose_comparison
 from demos.input_guard import MAX_PIXELS, InputError, guard_image
+from eval.comparison import Panel, compose_comparison
 from eval.metrics import psnr
 from models.hub import ModelUnavailable
 from models.inpainting import (

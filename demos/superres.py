@@ -11,13 +11,13 @@ import numpy as np
 import pandas as pd
 
 from demos.common import image_input, notices_markdown, user_errors
-from demos.comparison import (
+from demos.input_guard import guard_image
+from eval.comparison import (
     Panel,
     compose_comparison,
     region_of_largest_difference,
     stack_vertical,
 )
-from demos.input_guard import guard_image
 from eval.metrics import psnr, ssim
 from models.hub import ModelUnavailable
 from models.resample import crop_to_multiple, downscale_x4

@@ -30,8 +30,8 @@ from data.day_night import (
     scene_params,
 )
 from demos.common import image_input, notices_markdown, user_errors
-from demos.comparison import Panel, compose_comparison
 from demos.input_guard import InputError, guard_image, whole_number
+from eval.comparison import Panel, compose_comparison
 from eval.metrics import psnr, ssim
 from models.hub import ModelUnavailable
 from models.result import PipelineResult

@@ -26,7 +26,7 @@ from data.masks import (
     mask_overlay,
 )
 from data.photos import eval_photos
-from demos.comparison import Panel, compose_comparison
+from eval.comparison import Panel, compose_comparison
 from eval.metrics import psnr, ssim
 from models import hub
 from models.gated_inpainting import GatedInpaintGenerator
