@@ -449,7 +449,7 @@ def test_perceptual_style_loss_runs_on_a_stand_in_vgg():
 def test_benchmark_on_a_tiny_subset(tmp_path, monkeypatch):
     from eval import inpainting as bench
     from eval import inpainting_speed
-    from eval.plots_inpainting import FIGURES
+    from eval.tasks import figures
 
     photos = {"astronaut": smooth_photo(40, 50, 1), "coffee": smooth_photo(50, 40, 2)}
     masks = evaluation_masks(size=32, per_bucket=1, seed=0)
@@ -469,7 +469,7 @@ def test_benchmark_on_a_tiny_subset(tmp_path, monkeypatch):
     assert failures and all((tmp_path / f["image"]).is_file() for f in failures)
     assert {"method", "photo", "bucket", "psnr", "ssim", "l1"} <= set(bench.csv_rows(result)[0])
     assert "| 40-50% |" in bench.card_section(result, GATED)
-    for make in FIGURES["inpainting"]:
+    for make in figures("inpainting"):
         make(result)
     # a learned model that cannot be loaded is reported, not fatal
     missing = bench.run([TELEA, "no-such-model"], photos=photos, masks=masks, side=32)
@@ -479,5 +479,5 @@ def test_benchmark_on_a_tiny_subset(tmp_path, monkeypatch):
     speed = inpainting_speed.run(sizes=(32,), dip_sizes=(32,), dip_iterations=2)
     assert set(speed["methods"]) >= {TELEA, NAVIER_STOKES, DIP}
     assert all(v["seconds"] > 0 for r in speed["methods"].values() for v in r["per_size"].values())
-    for make in FIGURES["inpainting_speed"]:
+    for make in figures("inpainting_speed"):
         make(speed)

@@ -37,7 +37,7 @@ from data.text_scenes import (
 from demos.text2image import SOURCE_GRID, SOURCE_UPLOAD, describe_detections, held_out_mentions
 from models.gan_int_cls import GanIntCls, lerp_embeddings, seeded_z
 from models.gan_int_cls import render as render_gan
-from models.scene_clip import CaptionError, SceneCLIP
+from models.scene_clip import CaptionError, SceneCLIP, clip_scores
 from models.scene_detector import Detection, detect
 
 SHAPE_WORDS = {w + s: shape for shape, words in SYNONYMS.items() for w in words for s in ("", "s")}
@@ -205,8 +205,13 @@ def test_scene_clip_save_and_load_round_trip(tiny_clip, tmp_path):
     assert loaded.known_words() == tiny_clip.known_words()
     t = tiny_clip.encode_text(captions)
     assert t.shape == (2, 32) and torch.allclose(t.norm(dim=-1), torch.ones(2), atol=1e-5)
-    scores = tiny_clip.clip_score(images, captions)
-    assert scores.shape == (2,) and ((scores >= 0) & (scores <= 100)).all()
+    pairs = [captions[0], captions[1], captions[1], captions[0]]  # matching and swapped pairs
+    images4 = np.concatenate([images, images])
+    with torch.no_grad():
+        cos = (tiny_clip.encode_text(pairs) * tiny_clip.encode_images(images4)).sum(-1).numpy()
+    scores = tiny_clip.clip_score(images4, pairs)
+    np.testing.assert_allclose(scores, 100 * np.maximum(cos, 0), rtol=1e-5, atol=1e-4)  # 100 * max(cos, 0)
+    np.testing.assert_allclose(clip_scores(tiny_clip, images4, pairs, batch=3), scores, rtol=1e-5, atol=1e-4)
 
 
 # --- GAN-INT-CLS --------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from data.day_night import EVAL_SEED, make_pairs, render_scene, scene_params
 from demos import translation as tab
 from demos.input_guard import InputError
 from eval import translation as bench
-from eval.plots_translation import FIGURES
+from eval.tasks import figures
 from models import catalog, hub
 from models.catalog import CatalogEntry, HubCheckpoint
 from models.cyclegan import CycleGAN, ImagePool, ResnetGenerator, lsgan_loss
@@ -304,7 +304,7 @@ def test_benchmark_on_tiny_models(tiny_translators, tmp_path):
     assert {r["direction"] for r in rows} == {"day2night", "night2day", "MEAN"}
     result["date"] = "2026-01-01T00:00:00"
     assert "| day → night |" in bench.card_section(result, PIX2PIX)
-    for figure in FIGURES["translation"]:
+    for figure in figures("translation"):
         assert figure(result).data
 
 
