@@ -11,9 +11,8 @@ import torch
 from torch import nn
 
 from models import hub
-from models.catalog import CATALOG
 from models.dcgan import generate, sample_z
-from models.result import PipelineResult
+from models.result import PipelineResult, method_title
 from models.tensors import to_signed_tensor
 
 GENERATOR, JUDGE = "acgan-fashion", "fashion-classifier"
@@ -47,6 +46,6 @@ def sample_and_judge(labels: torch.Tensor, seed: int, generator: str = GENERATOR
     seconds = time.perf_counter() - t
     probs = torch.softmax(class_logits(clf.model, to_judge_input(images)), -1)
     numbers = {"labels": labels.numpy(), "predicted": probs.argmax(-1).numpy(), "probabilities": probs.numpy()}
-    title = CATALOG[generator].title if generator in CATALOG else generator
+    title = method_title(generator, default=generator)
     return PipelineResult(generator, title, images[0], seconds, g.source, g.provenance(), g.notice,
                           images=images, seed=seed, numbers=numbers, details={"judge": clf.provenance()})  # fmt: skip

@@ -41,6 +41,7 @@ from models.gated_inpainting import (  # the checkpoint classes are importable f
     parameter_count,
 )
 from models.result import PipelineResult
+from models.result import method_title as title_of
 from models.tensors import check_image_and_mask
 
 __all__ = ["GatedInpaintGenerator", "SNPatchDiscriminator", "parameter_count"]  # kept for training/
@@ -129,12 +130,7 @@ def learned_model_names() -> list[str]:
 
 
 def method_title(method: str) -> str:
-    if method in CLASSICAL_TITLES:
-        return CLASSICAL_TITLES[method]
-    from models.catalog import CATALOG
-
-    entry = CATALOG.get(method)
-    return entry.title if entry else "Gated-conv GAN"
+    return title_of(method, CLASSICAL_TITLES, default="Gated-conv GAN")
 
 
 def inpaint(

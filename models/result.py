@@ -35,3 +35,15 @@ class PipelineResult:
     seed: int | None = None
     numbers: dict[str, Any] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
+
+
+def method_title(method: str, classical: dict[str, str] | None = None, default: str | None = None) -> str:
+    """The display title of a pipeline method: `classical[method]` for a method without weights,
+    else the catalog entry's title; `default` for a name the catalog lacks (KeyError without one)."""
+    if classical and method in classical:
+        return classical[method]
+    from models.catalog import CATALOG, get_entry
+
+    if method in CATALOG or default is None:
+        return get_entry(method).title  # KeyError naming the catalog's models
+    return default

@@ -7,9 +7,10 @@ import time
 import numpy as np
 
 from models import hub
-from models.catalog import entries_for, get_entry
+from models.catalog import entries_for
 from models.resample import upscale_bicubic_x4
 from models.result import PipelineResult
+from models.result import method_title as title_of
 from models.srresnet import upscale_x4
 
 BICUBIC = "bicubic"
@@ -29,7 +30,7 @@ def sr_model_names(model_set: str | None = None) -> list[str]:
 
 
 def method_title(method: str) -> str:
-    return "Bicubic" if method == BICUBIC else get_entry(method).title
+    return title_of(method, {BICUBIC: "Bicubic"})
 
 
 def upscale(method: str, lr: np.ndarray) -> PipelineResult:
@@ -38,10 +39,10 @@ def upscale(method: str, lr: np.ndarray) -> PipelineResult:
     if method == BICUBIC:
         t = time.perf_counter()
         out = upscale_bicubic_x4(lr)
-        return PipelineResult(method, "Bicubic", out, time.perf_counter() - t, "classical")
+        return PipelineResult(method, method_title(method), out, time.perf_counter() - t, "classical")
     loaded = hub.load(method)
     t = time.perf_counter()
     out = upscale_x4(loaded.model, lr)
     seconds = time.perf_counter() - t
-    return PipelineResult(method, get_entry(method).title, out, seconds, loaded.source,
+    return PipelineResult(method, method_title(method), out, seconds, loaded.source,
                           loaded.provenance(), loaded.notice)  # fmt: skip

@@ -19,7 +19,7 @@ import torch
 from models import hub
 from models.catalog import CATALOG
 from models.gan_int_cls import GanIntCls, lerp_embeddings, render, seeded_z
-from models.result import PipelineResult
+from models.result import PipelineResult, method_title
 from models.scene_clip import SceneCLIP, clip_scores, encode_batched
 from models.tensors import to_signed_tensor
 
@@ -122,6 +122,6 @@ def restyle(loaded: hub.LoadedModel, encoder: SceneCLIP, image: np.ndarray, capt
 
 def _result(loaded: hub.LoadedModel, images: np.ndarray, seconds: float, seed: int | None, numbers: dict,
             details: dict) -> PipelineResult:  # fmt: skip
-    title = CATALOG[loaded.name].title if loaded.name in CATALOG else loaded.name
+    title = method_title(loaded.name, default=loaded.name)
     return PipelineResult(loaded.name, title, images[0], seconds, loaded.source, loaded.provenance(),
                           loaded.notice, images=images, seed=seed, numbers=numbers, details=details)  # fmt: skip

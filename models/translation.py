@@ -13,10 +13,10 @@ from PIL import Image
 from torch import nn
 
 from models import hub
-from models.catalog import get_entry
 from models.cyclegan import CycleGAN
 from models.pix2pix import Pix2PixPair, UNetGenerator
 from models.result import PipelineResult
+from models.result import method_title as title_of
 from models.tensors import from_signed_tensor, to_signed_tensor
 
 DAY2NIGHT, NIGHT2DAY = "day2night", "night2day"
@@ -82,7 +82,7 @@ def directions_of(method: str) -> list[str]:
 
 
 def method_title(method: str) -> str:
-    return get_entry(method).title
+    return title_of(method)
 
 
 def translate(method: str, image: np.ndarray, direction: str) -> PipelineResult:
