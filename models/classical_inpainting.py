@@ -62,6 +62,6 @@ def inpaint_navier_stokes(image: np.ndarray, mask: np.ndarray, radius: int = OPE
 def inpaint_harmonic(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """harmonic_fill on RGB uint8 (H, W, 3) with a bool mask (H, W); known pixels unchanged."""
     mask = check_image_and_mask(image, mask)
-    filled = harmonic_fill(to_pixel_tensor(image[None]), to_mask_tensor(mask))
+    filled = harmonic_fill(to_pixel_tensor(image), to_mask_tensor(mask))
     out = from_pixel_tensor(filled)[0]
     return np.where(mask[..., None], out, image)

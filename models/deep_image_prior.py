@@ -95,7 +95,7 @@ def deep_image_prior(
     with torch.inference_mode(False), torch.enable_grad(), torch.random.fork_rng():
         torch.manual_seed(seed)
         net = SkipUNet(in_channels=input_channels)
-        target = to_unit_tensor(image[None])
+        target = to_unit_tensor(image)
         known = to_mask_tensor(~mask)
         h, w = mask.shape
         z = torch.rand(1, input_channels, h, w, generator=gen) * 0.1

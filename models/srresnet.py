@@ -165,7 +165,7 @@ def upscale_x4(
         raise ValueError(f"tile ({tile}) must be larger than overlap ({overlap})")
     scale = model.upscale
     h, w = image.shape[:2]
-    x = to_unit_tensor(image[None])  # a copy: inputs may be read-only
+    x = to_unit_tensor(image)  # a copy: inputs may be read-only
     out = torch.zeros(3, h * scale, w * scale)
     weight = torch.zeros(1, h * scale, w * scale)
     for top, left, th, tw in tile_layout(h, w, tile, overlap):

@@ -24,7 +24,11 @@ def from_signed_tensor(x: torch.Tensor) -> np.ndarray:
 
 
 def to_unit_tensor(images: np.ndarray) -> torch.Tensor:
-    """(N, H, W, C) uint8 -> (N, C, H, W) float32 in [0, 1] (a copy)."""
+    """(N, H, W, C) uint8 -> (N, C, H, W) float32 in [0, 1] (a copy); one (H, W, C) image ->
+    (1, C, H, W), laid out as a (C, H, W) image with a batch axis added (not channels_last: the
+    layout the committed SR results were measured with; convolutions pick their kernels by it)."""
+    if np.ndim(images) == 3:
+        return torch.tensor(images).permute(2, 0, 1).float().div(255.0).unsqueeze(0)
     return torch.tensor(images).permute(0, 3, 1, 2).float().div(255.0)
 
 
@@ -34,7 +38,10 @@ def from_unit_tensor(x: torch.Tensor) -> np.ndarray:
 
 
 def to_pixel_tensor(images: np.ndarray) -> torch.Tensor:
-    """(N, H, W, C) uint8 -> (N, C, H, W) float32 in [0, 255] (a copy)."""
+    """(N, H, W, C) uint8 -> (N, C, H, W) float32 in [0, 255] (a copy); one (H, W, C) image ->
+    (1, C, H, W) laid out as in to_unit_tensor."""
+    if np.ndim(images) == 3:
+        return torch.tensor(images).permute(2, 0, 1).float().unsqueeze(0)
     return torch.tensor(images).permute(0, 3, 1, 2).float()
 
 
