@@ -155,8 +155,9 @@ def generate(generator: nn.Module, z: torch.Tensor, labels: torch.Tensor | None 
     """Images (n, H, W, 3) uint8 from latents (grey outputs are repeated to RGB)."""
     generator.eval()
     x = generator(z) if labels is None else generator(z, labels)
-    images = from_signed_tensor(x)
-    return np.repeat(images, 3, axis=-1) if images.shape[-1] == 1 else images
+    if x.shape[1] == 1:
+        x = x.repeat(1, 3, 1, 1)  # grey as RGB (before converting: the array layout the judges were measured on)
+    return from_signed_tensor(x)
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
