@@ -74,7 +74,7 @@ TASKS: dict[str, Task] = {t.name: t for t in [
          "attributes, perspective, R-precision, held-out combinations, FD, speed",
          ("eval.plots_text2image:text2image_confusion", "eval.plots_text2image:text2image_count_accuracy",
           "eval.plots_text2image:text2image_attributes", "eval.plots_text2image:text2image_perspective"),
-         {"scene-clip": "training.text2image", "gan-int-cls": "training.text2image"}),
+         {"scene-clip": "training.text2image", "gan-int-cls": "training.gan_int_cls"}),
 ]}  # fmt: skip
 
 
