@@ -318,11 +318,6 @@ def make_pairs(n: int, size: int = 128, seed: int = EVAL_SEED, start: int = 0) -
     return ScenePairs(day, night, params)
 
 
-def held_out_pairs(n: int = EVAL_SCENES, size: int = 128) -> ScenePairs:
-    """The evaluation split (seed EVAL_SEED): never used by any training script."""
-    return make_pairs(n, size, EVAL_SEED)
-
-
 def mean_luminance(image: np.ndarray) -> float:
     """Mean BT.601 luma of an RGB uint8 image, 0..255 (how the tab guesses day vs night)."""
     return float((np.asarray(image, np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)).mean())

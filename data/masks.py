@@ -25,14 +25,6 @@ def bucket_label(bucket: tuple[float, float]) -> str:
     return f"{round(bucket[0] * 100)}-{round(bucket[1] * 100)}"
 
 
-def bucket_of(area: float) -> str | None:
-    """The label of the bucket a mask area (fraction) falls in, or None above the last one."""
-    for lo, hi in BUCKETS:
-        if lo <= area < hi:
-            return bucket_label((lo, hi))
-    return None
-
-
 def mask_area(mask: np.ndarray) -> float:
     """Fraction of pixels masked, in [0, 1]."""
     return float(np.count_nonzero(mask)) / mask.size if mask.size else 0.0

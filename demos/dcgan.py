@@ -3,7 +3,6 @@ z, interpolation, and AC-GAN class-conditional Fashion-MNIST samples."""
 
 from __future__ import annotations
 
-import functools
 import logging
 
 import gradio as gr
@@ -13,24 +12,26 @@ from PIL import Image
 
 from data.fashion_mnist import CLASSES
 from demos.common import enlarge_nearest, gallery_files, save_temp_png, user_errors
-from demos.comparison import Panel, compose_comparison, stack_vertical
 from demos.input_guard import InputError, seed_number, whole_number
-from models import hub
-from models.catalog import get_entry
-from models.dcgan import generate, interpolation_latents, load_directions, sample_z
+from eval.comparison import Panel, compose_comparison, stack_vertical
+from models import acgan
+from models.dcgan import sample_z
 from models.latent_arithmetic import (
     PRESETS,
     SLIDER_RANGE,
     SLIDERS,
     arithmetic,
+    attribute_directions,
     check_slider,
     concept_text,
+    face_models,
     find_exemplars,
     generate_and_judge,
+    interpolate_faces,
     move_along,
+    sample_faces,
     target_of,
 )
-from models.tensors import to_signed_tensor
 
 logger = logging.getLogger(__name__)
 
@@ -47,13 +48,8 @@ def _grid_number(value) -> int:
 
 
 def _models():
-    g, clf = hub.load("dcgan-faces"), hub.load("face-attribute-classifier")
+    g, clf = face_models()
     return g.model, clf.model
-
-
-@functools.cache
-def _directions() -> dict[str, torch.Tensor]:
-    return load_directions(get_entry("dcgan-faces").embedded_dir)
 
 
 def _big(image: np.ndarray, size: int = SHOW) -> np.ndarray:
@@ -66,9 +62,10 @@ def _save(image: Image.Image, name: str) -> str:
 
 def sample_grid(seed):
     """(gallery of GRID faces with the classifier's reading, PNG path) for a seed."""
-    g, clf = _models()
+    g, _ = _models()
     seed = seed_number(seed)
-    images, judged = generate_and_judge(g, clf, sample_z(GRID, g.z_dim, seed))
+    r = sample_faces(sample_z(GRID, g.z_dim, seed))
+    images, judged = r.images, r.numbers["judged"]
     files = gallery_files([_big(im) for im in images], "dcgan_")
     items = [(f, f"#{i + 1}: {judged.describe(i)}") for i, f in enumerate(files)]
     sheet = compose_comparison([Panel(im, f"#{i + 1}") for i, im in enumerate(images[:8])], height=128)
@@ -141,12 +138,13 @@ def slide(seed, index, *amounts):
         values = {key: check_slider(a, label) for (label, key), a in zip(SLIDERS.items(), amounts, strict=True)}
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    directions = _directions()
+    directions = attribute_directions()
     if not directions:
         raise InputError("This DCGAN checkpoint has no attribute directions "
                          "(run `python -m training dcgan-directions`).")  # fmt: skip
     z = move_along(sample_z(GRID, g.z_dim, seed)[i - 1], directions, values)
-    images, judged = generate_and_judge(g, clf, z[None])
+    r = sample_faces(z[None])
+    images, judged = r.images, r.numbers["judged"]
     smile, glasses = judged.probs["smile"][0], judged.probs["glasses"][0]
     return _big(images[0], 256), (f"Classifier reads: {judged.describe(0)} "
                                   f"(p(smile) {smile:.2f}, p(glasses) {glasses:.2f})")  # fmt: skip
@@ -158,13 +156,12 @@ def interpolate(seed_a, index_a, seed_b, index_b, steps):
     idx = [_grid_number(index_a) - 1, _grid_number(index_b) - 1]
     n = whole_number(steps, 2, MAX_INTERPOLATION_STEPS, "steps")
     z0, z1 = (sample_z(GRID, g.z_dim, s)[i] for s, i in zip(seeds, idx, strict=True))
-    images = generate(g, interpolation_latents(z0, z1, n))
+    images = interpolate_faces(z0, z1, n).images
     sheet = compose_comparison([Panel(im, f"{t:.2f}") for t, im in zip(np.linspace(0, 1, n), images, strict=True)],
                                height=96, footer="spherical interpolation in z (slerp)")  # fmt: skip
     return np.asarray(sheet), _save(sheet, "dcgan_interpolation.png")
 
 
-@torch.inference_mode()
 def acgan_samples(class_name: str, seed, count):
     """(gallery of AC-GAN samples with the classifier's verdict, PNG path, summary markdown)."""
     seed = seed_number(seed)
@@ -172,15 +169,9 @@ def acgan_samples(class_name: str, seed, count):
     all_classes = class_name == "All classes"
     if not all_classes and class_name not in CLASSES:
         raise InputError(f"Unknown class {class_name!r}; choose one of: {', '.join(CLASSES)}")
-    g = hub.load("acgan-fashion").model
-    judge = hub.load("fashion-classifier").model
     labels = (torch.arange(n) % 10 if all_classes else torch.full((n,), CLASSES.index(class_name)))
-    z = sample_z(n, g.z_dim, seed)
-    images = generate(g, z, labels)
-    judge.eval()
-    x = to_signed_tensor(images[..., :1])
-    probs = torch.softmax(judge(x), -1)
-    pred = probs.argmax(-1)
+    r = acgan.sample_and_judge(labels, seed)
+    images, pred, probs = r.images, r.numbers["predicted"], r.numbers["probabilities"]
     items, hits = [], 0
     for i in range(n):
         want, got = int(labels[i]), int(pred[i])

@@ -13,18 +13,13 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
-from eval import plots
 from eval.run import RESULTS_DIR, run_task
+from eval.tasks import TASKS, figures
 
 logger = logging.getLogger(__name__)
 
 TITLE = "Evaluation"
-TASK_TITLES = {"superres": "Super-resolution x4 quality", "superres_speed": "Super-resolution speed",
-               "dcgan": "DCGAN: vector arithmetic, sliders, FD", "acgan": "AC-GAN: class accuracy and FD per class",
-               "inpainting": "Inpainting quality by mask area", "inpainting_speed": "Inpainting speed",
-               "translation": "Day ↔ night: pix2pix vs CycleGAN against paired ground truth",
-               "text2image": "Text to image: GAN-INT-CLS read by a scene detector and the scene CLIP",
-               "speed": "Speed of every catalog model: seconds and % of the matmul peak"}
+TASK_TITLES = {name: task.title for name, task in TASKS.items()}
 
 
 def load_results(results_dir: Path = RESULTS_DIR) -> dict[str, dict]:
@@ -85,7 +80,7 @@ def html_report(results: dict[str, dict], results_dir: Path = RESULTS_DIR) -> st
         if result.get("paper_check", {}).get("verdict"):
             parts.append(f"<p><b>Paper check:</b> {html.escape(result['paper_check']['verdict'])}</p>")
         parts.append(summary_table(task, result).to_html(index=False, border=0))
-        for make in plots.FIGURES.get(task, []):
+        for make in figures(task):
             parts.append(make(result).to_html(full_html=False, include_plotlyjs="inline" if first
                                               else False))  # fmt: skip
             first = False
@@ -127,7 +122,7 @@ def build_tab() -> None:
             if csv_path.is_file():
                 gr.DownloadButton(f"Download {task}.csv", value=str(csv_path), size="sm")
             with gr.Row():
-                for make in plots.FIGURES.get(task, []):
+                for make in figures(task):
                     gr.Plot(make(result))
             if task == "superres":
                 rerun = gr.Button("Re-run this benchmark now", size="sm")

@@ -21,8 +21,8 @@ from PIL import Image, UnidentifiedImageError
 
 from data.masks import mask_area, mask_overlay
 from demos.common import notices_markdown, user_errors
-from demos.comparison import Panel, compose_comparison
 from demos.input_guard import MAX_PIXELS, InputError, guard_image
+from eval.comparison import Panel, compose_comparison
 from eval.metrics import psnr
 from models.hub import ModelUnavailable
 from models.inpainting import (
@@ -33,9 +33,9 @@ from models.inpainting import (
     NAVIER_STOKES,
     TELEA,
     WORK_SIDE,
-    Inpainted,
     inpaint,
 )
+from models.result import PipelineResult
 
 logger = logging.getLogger(__name__)
 
@@ -193,17 +193,17 @@ def stop_deep_image_prior(request: gr.Request | None = None) -> None:
             _stop_events[key].set()
 
 
-def _row(r: Inpainted, image: np.ndarray, mask: np.ndarray) -> list:
+def _row(r: PipelineResult, image: np.ndarray, mask: np.ndarray) -> list:
     diff = np.abs(image.astype(np.float64) - r.image.astype(np.float64))[mask]
     return [r.title, None if r.method in SEEDLESS else r.seed, r.source,
-            f"{r.work_size[0]}x{r.work_size[1]}", round(r.seconds, 3),
+            "{}x{}".format(*r.details["work_size"]), round(r.seconds, 3),
             round(psnr(image, r.image, y_channel=False), 2), round(float(diff.mean()) / 255, 4)]  # fmt: skip
 
 
-def _caption(r: Inpainted) -> str:
+def _caption(r: PipelineResult) -> str:
     extra = "" if r.method in SEEDLESS else f", seed {r.seed}"
-    if r.iterations is not None:
-        extra += f", {r.iterations} it."
+    if r.details["iterations"] is not None:
+        extra += f", {r.details['iterations']} it."
     return f"{r.seconds:.2f} s{extra}"
 
 
@@ -255,8 +255,8 @@ def inpaint_photo(editor, methods: list[str], fills: int = 2, seed: float = 0,
         result = yield from _run_deep_image_prior(image, mask, seed, iterations, request, progress,
                                                   lambda p: _outputs(panels + [p], rows, notices, None))  # fmt: skip
         if result is not None:
-            if result.iterations is not None and result.iterations < iterations:
-                notices.append(f"Deep Image Prior was stopped after {result.iterations} of "
+            if result.details["iterations"] is not None and result.details["iterations"] < iterations:
+                notices.append(f"Deep Image Prior was stopped after {result.details['iterations']} of "
                                f"{iterations} iterations.")  # fmt: skip
             panels.append(Panel(result.image, result.title, _caption(result)))
             rows.append(_row(result, image, mask))
@@ -272,7 +272,7 @@ def _run_deep_image_prior(image, mask, seed, iterations, request, progress,
                           preview_outputs: Callable[[Panel], tuple]):  # fmt: skip
     """Run Deep Image Prior in a worker thread; yield previews about every 10%; the Stop button
     (or the event being cancelled, which closes this generator) stops it at the next
-    iteration. Returns the final Inpainted (or None if it failed)."""
+    iteration. Returns the final PipelineResult (or None if it failed)."""
     stop = _stop_event(request)
     updates: queue.Queue = queue.Queue()
     every = max(1, iterations // 10)

@@ -11,17 +11,18 @@ import numpy as np
 import pandas as pd
 
 from demos.common import image_input, notices_markdown, user_errors
-from demos.comparison import (
+from demos.input_guard import guard_image
+from eval.comparison import (
     Panel,
     compose_comparison,
     region_of_largest_difference,
     stack_vertical,
 )
-from demos.input_guard import guard_image
 from eval.metrics import psnr, ssim
 from models.hub import ModelUnavailable
 from models.resample import crop_to_multiple, downscale_x4
-from models.superres import BICUBIC, Upscaled, sr_model_names, upscale
+from models.result import PipelineResult
+from models.superres import BICUBIC, sr_model_names, upscale
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ METRIC_NOTE = ("PSNR (dB) / SSIM on the Y channel (ITU-R BT.601), 4 px border cr
 TABLE_COLUMNS = ["Method", "Weights", "PSNR Y (dB)", "SSIM Y", "PSNR RGB (dB)", "Seconds"]
 
 
-def run_methods(lr: np.ndarray, model_set: str, notices: list[str]) -> list[Upscaled]:
+def run_methods(lr: np.ndarray, model_set: str, notices: list[str]) -> list[PipelineResult]:
     results = []
     for method in [BICUBIC, *sr_model_names(model_set)]:
         try:
@@ -54,7 +55,7 @@ def run_methods(lr: np.ndarray, model_set: str, notices: list[str]) -> list[Upsc
     return results
 
 
-def zoom_panels(panels: list[Panel], results: list[Upscaled]) -> list[Panel]:
+def zoom_panels(panels: list[Panel], results: list[PipelineResult]) -> list[Panel]:
     """The same crop of every full-size panel, where the last two methods differ most."""
     full = [p for p in panels if p.title != "Input"]
     if len(results) < 2:

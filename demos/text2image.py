@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections import Counter
 
 import gradio as gr
@@ -24,17 +23,14 @@ from demos.common import (
     save_temp_png,
     user_errors,
 )
-from demos.comparison import Panel, compose_comparison, stack_vertical
 from demos.input_guard import InputError, guard_image, seed_number, whole_number
+from eval.comparison import Panel, compose_comparison, stack_vertical
 from eval.metrics import psnr_rgb
-from models import hub
-from models.catalog import get_entry
+from models import hub, text2image
 from models.dcgan import MAX_SEED
-from models.gan_int_cls import GanIntCls, lerp_embeddings, render, seeded_z
-from models.hub import ModelUnavailable
+from models.gan_int_cls import seeded_z
 from models.scene_clip import CaptionError, SceneCLIP
 from models.scene_detector import Detection, detect
-from models.tensors import to_signed_tensor
 
 logger = logging.getLogger(__name__)
 
@@ -73,19 +69,9 @@ def _grid_seeds(seed, count) -> tuple[int, int]:
     return base, n
 
 
-def _models() -> tuple[GanIntCls, SceneCLIP]:
-    """The generator and the text encoder it was trained on (its config names it)."""
-    gan = hub.load(GAN_NAME).model
-    try:
-        get_entry(gan.text_encoder)
-    except KeyError:
-        raise ModelUnavailable(f"This GAN-INT-CLS checkpoint was trained on the text encoder "
-                               f"{gan.text_encoder!r}, which is not in this app's catalog.") from None  # fmt: skip
-    clip = hub.load(gan.text_encoder).model
-    if clip.embed_dim != gan.text_dim:
-        raise ModelUnavailable(f"The text encoder {gan.text_encoder!r} gives {clip.embed_dim}-d embeddings; "
-                               f"this GAN-INT-CLS checkpoint expects {gan.text_dim}-d.")  # fmt: skip
-    return gan, clip
+def _models() -> tuple[hub.LoadedModel, SceneCLIP]:
+    """The generator and the text encoder it was trained on (models/text2image.py decides)."""
+    return text2image.load_models(GAN_NAME)
 
 
 def _caption(clip: SceneCLIP, text, what: str = "Caption") -> str:
@@ -93,16 +79,6 @@ def _caption(clip: SceneCLIP, text, what: str = "Caption") -> str:
         return clip.check_caption(text)
     except CaptionError as exc:
         raise InputError(f"{what}: {exc}" if what != "Caption" else str(exc)) from None
-
-
-@torch.inference_mode()
-def _embed(clip: SceneCLIP, captions: list[str]) -> torch.Tensor:
-    return clip.encode_text(captions)
-
-
-@torch.inference_mode()
-def _scores(clip: SceneCLIP, images: np.ndarray, captions: list[str]) -> np.ndarray:
-    return clip.clip_score(images, captions)
 
 
 def _big(image: np.ndarray, size: int = SHOW) -> np.ndarray:
@@ -157,15 +133,12 @@ def _held_out_notice(captions: list[str]) -> list[str]:
 def generate_samples(caption, count, seed):
     """(gallery of enlarged samples with CLIP score and detector reading, per-sample table,
     summary markdown, PNG path)."""
-    gan, clip = _models()
+    loaded, clip = _models()
     text = _caption(clip, caption)
     base, n = _grid_seeds(seed, count)
     seeds = list(range(base, base + n))
-    start = time.perf_counter()
-    phi = _embed(clip, [text])
-    images = render(gan, seeded_z(seeds, gan.z_dim), phi)
-    seconds = time.perf_counter() - start
-    scores = _scores(clip, images, [text] * n)
+    r = text2image.sample(loaded, clip, text, seeds)
+    images, seconds, scores = r.images, r.seconds, r.numbers["clip_score"]
     reads = [describe_detections(detect(im)) for im in images]
     files = gallery_files([_big(im) for im in images], "text2image_")
     items = [(f, f"#{k + 1} · seed {s} · CLIP score {sc:.1f} · {r}")
@@ -181,7 +154,7 @@ def generate_samples(caption, count, seed):
     starts = range(0, n, 8)
     sheet = stack_vertical([compose_comparison(panels[i : i + 8], height=128, footer=footer if i == starts[-1] else "")
                             for i in starts])  # fmt: skip
-    md = (f"{n} sample{'s' if n > 1 else ''} in {seconds:.2f} s on {_device(gan)} (text encoding and "
+    md = (f"{n} sample{'s' if n > 1 else ''} in {seconds:.2f} s on {_device(loaded.model)} (text encoding and "
           f"generation; scoring not included). Mean {CLIP_LABEL}: **{scores.mean():.1f}** "
           f"(min {scores.min():.1f}, max {scores.max():.1f}).")  # fmt: skip
     notices = _held_out_notice([text])
@@ -193,15 +166,13 @@ def generate_samples(caption, count, seed):
 def interpolate_captions(caption_a, caption_b, seed, steps):
     """GAN-INT: one z, the text embedding moved from caption A to caption B.
     (strip image, per-step markdown, PNG path)."""
-    gan, clip = _models()
+    loaded, clip = _models()
     a, b = _caption(clip, caption_a, "Caption A"), _caption(clip, caption_b, "Caption B")
     s = seed_number(seed)
     k = whole_number(steps, MIN_STEPS, MAX_STEPS, "Steps")
-    ends = _embed(clip, [a, b])
-    phi = lerp_embeddings(ends[0], ends[1], k)
-    images = render(gan, seeded_z([s], gan.z_dim).expand(k, -1), phi)
-    to_a, to_b = _scores(clip, images, [a] * k), _scores(clip, images, [b] * k)
-    betas = torch.linspace(1.0, 0.0, k).tolist()
+    r = text2image.interpolate(loaded, clip, a, b, s, k)
+    images, betas = r.images, r.numbers["beta"]
+    to_a, to_b = r.numbers["clip_score_a"], r.numbers["clip_score_b"]
     titles = [_short(a, 22) if i == 0 else _short(b, 22) if i == k - 1 else f"β {bt:.2f}"
               for i, bt in enumerate(betas)]  # fmt: skip
     panels = [
@@ -253,7 +224,8 @@ def transfer_style(
     The source is grid sample `sample_number` (of the grid made from grid_caption / grid_seed /
     grid_count) or an uploaded image. Reconstruction G(S(x), φ(source caption)) uses the grid
     caption for a grid sample and the first new caption for an upload (its caption is unknown)."""
-    gan, clip = _models()
+    loaded, clip = _models()
+    gan = loaded.model
     new = _new_captions(clip, new_captions)
     notices: list[str] = []
     true_z = None
@@ -262,7 +234,7 @@ def transfer_style(
         base, n = _grid_seeds(grid_seed, grid_count)
         k = whole_number(sample_number, 1, n, "Sample number")
         true_z = seeded_z([base + k - 1], gan.z_dim)
-        x = render(gan, true_z, _embed(clip, [src_caption]))[0]
+        x = text2image.generate_images(gan, clip, [src_caption], [base + k - 1])[0]
         src_title = f"Source: sample #{k}"
         recon_caption = src_caption
     elif source == SOURCE_UPLOAD:
@@ -275,13 +247,10 @@ def transfer_style(
     else:
         raise InputError(f"Unknown source {source!r}; choose '{SOURCE_GRID}' or '{SOURCE_UPLOAD}'.")
 
-    with torch.inference_mode():
-        z = gan.eval().style(to_signed_tensor(x[None]))
     # an upload's caption is unknown: its reconstruction is already the first new caption's render
     first = 0 if src_caption else 1
-    phi = _embed(clip, [recon_caption, *new[first:]])
-    images = render(gan, z.expand(len(phi), -1), phi)
-    scores = _scores(clip, images, [recon_caption, *new[first:]])
+    r = text2image.restyle(loaded, clip, x, [recon_caption, *new[first:]])
+    images, scores, z = r.images, r.numbers["clip_score"], r.details["z"]
     recon, outs = images[0], images[1:]
     recon_psnr = psnr_rgb(x, recon)
 

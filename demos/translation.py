@@ -30,10 +30,11 @@ from data.day_night import (
     scene_params,
 )
 from demos.common import image_input, notices_markdown, user_errors
-from demos.comparison import Panel, compose_comparison
 from demos.input_guard import InputError, guard_image, whole_number
+from eval.comparison import Panel, compose_comparison
 from eval.metrics import psnr, ssim
 from models.hub import ModelUnavailable
+from models.result import PipelineResult
 from models.translation import (
     CYCLEGAN,
     DAY2NIGHT,
@@ -45,7 +46,6 @@ from models.translation import (
     NIGHT2DAY,
     PIX2PIX,
     SHORT_NAMES,
-    Translated,
     square,
     translate,
 )
@@ -146,7 +146,7 @@ def write_examples(directory: Path = EXAMPLES_DIR) -> list[Path]:
 # ---------------------------------------------------------------- the tab's action
 
 
-def _run(method: str, image: np.ndarray, direction: str, notices: list[str]) -> Translated | None:
+def _run(method: str, image: np.ndarray, direction: str, notices: list[str]) -> PipelineResult | None:
     try:
         r = translate(method, image, direction)
     except ModelUnavailable as exc:
@@ -202,11 +202,11 @@ def translate_image(image, input_is: str = INPUT_AUTO, with_hub: bool = False):
     panels = [Panel(x, f"Input ({'night' if night else 'day'})", f"{SCENE_SIZE}x{SCENE_SIZE} px")]
     rows = []
 
-    def add(r: Translated, panel_title: str, reference: np.ndarray | None, vs: str = "") -> None:
+    def add(r: PipelineResult, panel_title: str, reference: np.ndarray | None, vs: str = "") -> None:
         p, s = _scores(r.image, reference)
         caption = f"{p:.2f} dB / {s:.3f}{vs}" if p is not None else f"{r.seconds:.2f} s"
         panels.append(Panel(r.image, panel_title, caption))
-        rows.append([f"{r.title}{' (cycle back)' if vs else ''}", r.source, DIRECTION_TITLES[r.direction],
+        rows.append([f"{r.title}{' (cycle back)' if vs else ''}", r.source, DIRECTION_TITLES[r.details["direction"]],
                      None if p is None else round(p, 2), None if s is None else round(s, 4),
                      round(r.seconds, 3)])  # fmt: skip
 

@@ -16,13 +16,12 @@ import numpy as np
 import torch
 
 from data.fashion_mnist import CLASSES, load_fashion_mnist, to_tensor_range
-from demos.comparison import Panel, compose_comparison
+from eval.comparison import Panel, compose_comparison
 from eval.metrics import frechet_distance_from_features
 from eval.timing import best_seconds
 from models import hub
+from models.acgan import class_logits, generate_classes, to_judge_input
 from models.classifiers import extract_features
-from models.dcgan import generate, sample_z
-from models.tensors import to_signed_tensor
 
 PER_CLASS = 1000
 FD_NAME = "FD (fashion-classifier features)"
@@ -39,15 +38,8 @@ DATASET = "Fashion-MNIST test split (10,000 real photos, Debian dataset-fashion-
 
 
 
-def _to_model(images: np.ndarray) -> torch.Tensor:
-    """Generated (n, 32, 32, 3) uint8 -> (n, 1, 32, 32) in [-1, 1]."""
-    return to_signed_tensor(images[..., :1])
-
-
-@torch.inference_mode()
 def _predict(clf, x: torch.Tensor) -> np.ndarray:
-    clf.eval()
-    return torch.cat([clf(x[i:i + 512]).argmax(-1) for i in range(0, len(x), 512)]).numpy()
+    return class_logits(clf, x).argmax(-1).numpy()
 
 
 def run(progress=None, failures_dir: Path | None = None, per_class: int = PER_CLASS, data=None) -> dict:
@@ -66,8 +58,8 @@ def run(progress=None, failures_dir: Path | None = None, per_class: int = PER_CL
     for c, name in enumerate(CLASSES):
         if progress:
             progress(c / len(CLASSES), name)
-        images = generate(g, sample_z(per_class, g.z_dim, 500 + c), torch.full((per_class,), c))
-        x_fake = _to_model(images)
+        images = generate_classes(g, torch.full((per_class,), c), 500 + c)
+        x_fake = to_judge_input(images)
         pred = _predict(clf, x_fake)
         real_c = x_test[test_labels == c]
         train_c = torch.from_numpy(to_tensor_range(train_images[train_labels == c][:len(real_c)]))
@@ -77,9 +69,8 @@ def run(progress=None, failures_dir: Path | None = None, per_class: int = PER_CL
                      "fd": frechet_distance_from_features(f_fake, f_real),
                      "fd_real": frechet_distance_from_features(f_train, f_real)}  # fmt: skip
         samples[c] = (images, pred)
-    z = sample_z(64, g.z_dim, 0)
     labels = torch.arange(64) % 10
-    best = best_seconds(lambda: generate(g, z, labels))
+    best = best_seconds(lambda: generate_classes(g, labels, 0))
     mean = {k: float(np.mean([v[k] for v in per.values()])) for k in ("accuracy", "real_accuracy", "fd", "fd_real")}
     mean["seconds_64"] = best
     out = {"metrics": METRICS, "dataset": DATASET, "fd_label": FD_NAME, "methods": {"acgan-fashion": {

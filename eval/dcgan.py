@@ -19,7 +19,7 @@ import torch
 from scipy.stats import spearmanr
 
 from data.faces import BINARY_ATTRIBUTES, CATEGORICAL_ATTRIBUTES, make_faces
-from demos.comparison import Panel, compose_comparison, stack_vertical
+from eval.comparison import Panel, compose_comparison, stack_vertical
 from eval.metrics import frechet_distance_from_features
 from eval.timing import best_seconds
 from models import hub

@@ -26,9 +26,10 @@ from data.masks import (
     mask_overlay,
 )
 from data.photos import eval_photos
-from demos.comparison import Panel, compose_comparison
+from eval.comparison import Panel, compose_comparison
 from eval.metrics import psnr, ssim
 from models import hub
+from models.gated_inpainting import GatedInpaintGenerator
 from models.inpainting import (
     DIP,
     GATED,
@@ -36,7 +37,6 @@ from models.inpainting import (
     NAVIER_STOKES,
     TELEA,
     WORK_SIDE,
-    GatedInpaintGenerator,
     inpaint,
     learned_model_names,
     method_title,

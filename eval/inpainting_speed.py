@@ -16,18 +16,15 @@ from torch.utils.flop_counter import FlopCounterMode
 from data.masks import bucket_mask
 from eval.superres_speed import matmul_peak_flops
 from models import hub
+from models.classical_inpainting import inpaint_harmonic, inpaint_navier_stokes, inpaint_telea
+from models.deep_image_prior import deep_image_prior
+from models.gated_inpainting import GatedInpaintGenerator, inpaint_gated
 from models.inpainting import (
     DIP,
     GATED,
     HARMONIC,
     NAVIER_STOKES,
     TELEA,
-    GatedInpaintGenerator,
-    deep_image_prior,
-    inpaint_gated,
-    inpaint_harmonic,
-    inpaint_navier_stokes,
-    inpaint_telea,
     learned_model_names,
     method_title,
 )

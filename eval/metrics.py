@@ -8,6 +8,9 @@ sigma 1.5 and averages the SSIM map over the 'valid' region only.
 
 The Frechet distance is the one used by FID: the distance between two
 Gaussians fitted to feature vectors.
+
+R-precision (AttnGAN's text-image retrieval metric) scores a CLIP's embeddings
+(torch, imported when it is called).
 """
 
 import logging
@@ -313,3 +316,29 @@ def gradient_energy_ratio(output: np.ndarray, reference: np.ndarray, *, crop_bor
     if ref == 0:
         raise ValueError("the reference image is flat: gradient energy ratio is undefined")
     return energy(a) / ref
+
+
+R_PRECISION_CANDIDATES = 100  # the true caption among 99 others (AttnGAN's R-precision protocol)
+
+
+def r_precision(clip, images: np.ndarray, captions: list[str], seed: int = 0, keys: list | None = None) -> float:
+    """Fraction of images whose own caption scores strictly highest among it and 99 captions of
+    other scenes (R-precision with R = 1, AttnGAN's protocol), with `clip` (a SceneCLIP) on
+    (N, H, W, 3) uint8 images and their N captions. Distractors that say the same thing are never
+    drawn (a second 'a red ball' is not a wrong answer): those with an equal key, by default the
+    caption text; pass data.text_scenes.content_key(scene) to also treat 'a red ball and a blue
+    cube' and 'a blue cube and a red ball' as the same. Deterministic given `seed`."""
+    from models.scene_clip import encode_batched
+
+    rng = np.random.default_rng(seed)
+    keys = keys if keys is not None else captions
+    t = encode_batched(clip, captions, "text", 256)
+    v = encode_batched(clip, images, "image", 256)
+    same = np.array([[a == b for b in keys] for a in keys])
+    hits = 0
+    for i in range(len(images)):
+        pool = np.flatnonzero(~same[i])
+        others = rng.choice(pool, min(R_PRECISION_CANDIDATES - 1, len(pool)), replace=False)
+        own = float(v[i] @ t[i])
+        hits += bool(own > float((t[others] @ v[i]).max()))
+    return hits / len(images)

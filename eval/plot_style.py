@@ -16,7 +16,7 @@ def _checkpoints(result: dict) -> str:
     return "; ".join(parts)
 
 
-def _layout(fig: go.Figure, title: str, result: dict, **kw) -> go.Figure:
+def layout(fig: go.Figure, title: str, result: dict, **kw) -> go.Figure:
     sub = f"{result.get('date', '')[:10]} · {_checkpoints(result)}"
     fig.update_layout(title={"text": f"{title}<br><sup>{sub}</sup>"}, template="plotly_white",
                       margin={"t": 80}, height=420, **kw)  # fmt: skip

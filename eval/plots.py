@@ -1,4 +1,5 @@
-"""Plotly figures for the Evaluation tab, built from eval/results/<task>.json.
+"""Plotly figures for the Evaluation tab, built from eval/results/<task>.json (eval/tasks.py says
+which figures each task has; plots_<task>.py hold the larger tasks').
 
 Every figure's title says what it was computed on; the subtitle names the checkpoints.
 """
@@ -7,10 +8,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from eval.plot_style import COLORS, _layout
-from eval.plots_inpainting import FIGURES as _INPAINTING_FIGURES
-from eval.plots_text2image import FIGURES as _TEXT2IMAGE_FIGURES
-from eval.plots_translation import FIGURES as _TRANSLATION_FIGURES
+from eval.plot_style import COLORS, layout
 
 
 def superres_psnr_vs_ssim(result: dict) -> go.Figure:
@@ -27,7 +25,7 @@ def superres_psnr_vs_ssim(result: dict) -> go.Figure:
         fig.add_scatter(x=[r["mean"]["psnr_y"]], y=[r["mean"]["ssim_y"]], mode="markers+text",
                         name=f"{r['title']} (mean)", text=[r["title"]], textposition="top center",
                         marker={"color": color, "size": 16, "symbol": "diamond"})  # fmt: skip
-    return _layout(fig, "Super-resolution x4 on the 10 held-out photos: Y-PSNR vs Y-SSIM (crop 4)",
+    return layout(fig, "Super-resolution x4 on the 10 held-out photos: Y-PSNR vs Y-SSIM (crop 4)",
                    result, xaxis_title="PSNR Y (dB)", yaxis_title="SSIM Y")  # fmt: skip
 
 
@@ -39,7 +37,7 @@ def superres_sharpness(result: dict) -> go.Figure:
                     marker_color=COLORS[i % len(COLORS)],
                     text=[f"{r['mean']['sharpness']:.3f}"], textposition="outside")  # fmt: skip
     fig.add_hline(y=1.0, line_dash="dot", annotation_text="as sharp as the original")
-    return _layout(fig, "Sharpness: gradient energy of the output / of the original (Y, crop 4)",
+    return layout(fig, "Sharpness: gradient energy of the output / of the original (Y, crop 4)",
                    result, yaxis_title="gradient-energy ratio", showlegend=False)  # fmt: skip
 
 
@@ -51,7 +49,7 @@ def superres_speed(result: dict) -> go.Figure:
                         mode="lines+markers", name=r["title"],
                         line={"color": COLORS[i % len(COLORS)]})  # fmt: skip
     machine = result.get("machine", {})
-    return _layout(fig, f"x4 upscale time on {machine.get('cpus', '?')} CPUs "
+    return layout(fig, f"x4 upscale time on {machine.get('cpus', '?')} CPUs "
                         f"(matmul peak {result.get('peak_gflops', 0):.0f} GFLOP/s)", result,
                    xaxis_title="input side (px)", yaxis_title="seconds", yaxis_type="log")  # fmt: skip
 
@@ -67,10 +65,10 @@ def speed_fraction_of_peak(result: dict) -> go.Figure:
                     name=["smallest", "middle", "largest"][k] if n_sizes == 3 else f"size {k + 1}",
                     text=[f"{s}: {v['seconds']:.3g} s" for _, (s, v) in rows], textposition="outside",
                     marker_color=COLORS[k % len(COLORS)])  # fmt: skip
-    return _layout(fig, f"Every catalog model: % of the float32 matmul peak "
-                        f"({result.get('peak_gflops', 0):.0f} GFLOP/s, same run), three sizes each "
-                        "(bar text: input px or batch, seconds per call)", result,
-                   yaxis_title="% of matmul peak", barmode="group")  # fmt: skip
+    return layout(fig, f"Every catalog model: % of the float32 matmul peak "
+                       f"({result.get('peak_gflops', 0):.0f} GFLOP/s, same run), three sizes each "
+                       "(bar text: input px or batch, seconds per call)", result,
+                  yaxis_title="% of matmul peak", barmode="group")  # fmt: skip
 
 
 def _first_ok(result: dict) -> dict | None:
@@ -88,7 +86,7 @@ def dcgan_sliders(result: dict) -> go.Figure:
         fig.add_scatter(x=s["steps"], y=s["mean_probability"], mode="lines+markers",
                         name=f"{key} (monotone {s['monotone_fraction']:.0%})",
                         line={"color": COLORS[i % len(COLORS)]})  # fmt: skip
-    return _layout(fig, "DCGAN attribute sliders of the tab: classifier probability along each direction (64 z)",
+    return layout(fig, "DCGAN attribute sliders of the tab: classifier probability along each direction (64 z)",
                    result, xaxis_title="step along the direction", yaxis_title="mean probability",
                    yaxis_range=[0, 1])  # fmt: skip
 
@@ -105,7 +103,7 @@ def dcgan_arithmetic(result: dict) -> go.Figure:
         title = f"DCGAN vector arithmetic A − B + C over {a['trials']} seeded trials (face-attribute classifier)"
     else:
         title = "DCGAN vector arithmetic (no result)"
-    return _layout(fig, title, result, yaxis_title="fraction of trials", yaxis_range=[0, 1.1], showlegend=False)
+    return layout(fig, title, result, yaxis_title="fraction of trials", yaxis_range=[0, 1.1], showlegend=False)
 
 
 def _per_class_bars(result: dict, series: list[tuple[str, str, str]]) -> go.Figure:
@@ -122,24 +120,12 @@ def _per_class_bars(result: dict, series: list[tuple[str, str, str]]) -> go.Figu
 def acgan_per_class(result: dict) -> go.Figure:
     fig = _per_class_bars(result, [("accuracy", "generated samples", COLORS[1]),
                                    ("real_accuracy", "real test photos", COLORS[0])])  # fmt: skip
-    return _layout(fig, "AC-GAN: Fashion-MNIST classifier accuracy per requested class", result,
+    return layout(fig, "AC-GAN: Fashion-MNIST classifier accuracy per requested class", result,
                    yaxis_title="accuracy", yaxis_range=[0, 1], barmode="group")  # fmt: skip
 
 
 def acgan_fd(result: dict) -> go.Figure:
     fig = _per_class_bars(result, [("fd", "generated vs real test", COLORS[1]),
                                    ("fd_real", "real train vs real test (floor)", COLORS[0])])  # fmt: skip
-    return _layout(fig, f"AC-GAN: per-class {result.get('fd_label', 'FD')}", result,
+    return layout(fig, f"AC-GAN: per-class {result.get('fd_label', 'FD')}", result,
                    yaxis_title="Fréchet distance (lower is better)", barmode="group")  # fmt: skip
-
-
-FIGURES = {
-    "superres": [superres_psnr_vs_ssim, superres_sharpness],
-    "superres_speed": [superres_speed],
-    "speed": [speed_fraction_of_peak],
-    "dcgan": [dcgan_sliders, dcgan_arithmetic],
-    "acgan": [acgan_per_class, acgan_fd],
-}
-FIGURES.update(_INPAINTING_FIGURES)
-FIGURES.update(_TRANSLATION_FIGURES)
-FIGURES.update(_TEXT2IMAGE_FIGURES)

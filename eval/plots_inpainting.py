@@ -6,7 +6,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from eval.plot_style import COLORS, _layout
+from eval.plot_style import COLORS, layout
 
 
 def _bucket_methods(result: dict) -> list[tuple[str, dict]]:
@@ -26,7 +26,7 @@ def inpainting_psnr_by_bucket(result: dict) -> go.Figure:
                         mode="lines+markers", name=r["title"],
                         line={"color": COLORS[i % len(COLORS)], "dash": _dash(method)},
                         text=[f"n={r['per_bucket'][b].get('n', '?')}" for b in buckets])  # fmt: skip
-    return _layout(fig, "Inpainting on the 10 held-out photos (256 px): PSNR by mask area "
+    return layout(fig, "Inpainting on the 10 held-out photos (256 px): PSNR by mask area "
                         "(RGB, whole image)", result,
                    xaxis_title="masked fraction of the image", yaxis_title="PSNR (dB)")  # fmt: skip
 
@@ -44,7 +44,7 @@ def inpainting_ssim_l1_by_bucket(result: dict) -> go.Figure:
         fig.add_scatter(x=x, y=[r["per_bucket"][b]["l1"] for b in buckets], mode="lines+markers",
                         name=r["title"], line=line, legendgroup=method, showlegend=False, row=1, col=2)  # fmt: skip
     fig.update_xaxes(title_text="masked fraction of the image")
-    return _layout(fig, "Inpainting: SSIM and hole L1 by mask area", result)
+    return layout(fig, "Inpainting: SSIM and hole L1 by mask area", result)
 
 
 def inpainting_speed(result: dict) -> go.Figure:
@@ -56,12 +56,6 @@ def inpainting_speed(result: dict) -> go.Figure:
                         mode="lines+markers", name=r["title"],
                         line={"color": COLORS[i % len(COLORS)], "dash": _dash(method)})  # fmt: skip
     machine = result.get("machine", {})
-    return _layout(fig, f"Inpainting time on {machine.get('cpus', '?')} CPUs (20-30% mask; Deep Image "
+    return layout(fig, f"Inpainting time on {machine.get('cpus', '?')} CPUs (20-30% mask; Deep Image "
                         "Prior: per 100 iterations)", result,
                    xaxis_title="image side (px)", yaxis_title="seconds", yaxis_type="log")  # fmt: skip
-
-
-FIGURES = {
-    "inpainting": [inpainting_psnr_by_bucket, inpainting_ssim_l1_by_bucket],
-    "inpainting_speed": [inpainting_speed],
-}

@@ -7,7 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from eval.plot_style import COLORS, _layout
+from eval.plot_style import COLORS, layout
 
 GAN, REAL = "gan-int-cls-scenes", "real-renders"
 SERIES = ((GAN, "generated", COLORS[1]), (REAL, "real renders (ceiling)", COLORS[0]))
@@ -38,7 +38,7 @@ def text2image_confusion(result: dict) -> go.Figure:
                         showscale=col == 2, colorbar={"title": "fraction"},
                         hovertemplate="%{y}, %{x}: %{text} images (%{z:.0%})<extra></extra>", row=1, col=col)  # fmt: skip
     fig.update_yaxes(autorange="reversed")
-    return _layout(fig, f"Text-to-image counting on {_data(result)}: requested x detected count (scene detector)",
+    return layout(fig, f"Text-to-image counting on {_data(result)}: requested x detected count (scene detector)",
                    result)  # fmt: skip
 
 
@@ -56,7 +56,7 @@ def text2image_count_accuracy(result: dict) -> go.Figure:
         fig.add_hline(
             y=target, line_dash="dot", annotation_text=f"target {target:.0%} (counts 1-3)"
         )
-    return _layout(fig, f"Text-to-image: count right per requested count, {_data(result)}", result,
+    return layout(fig, f"Text-to-image: count right per requested count, {_data(result)}", result,
                    yaxis_title="fraction of images", yaxis_range=[0, 1.12], barmode="group")  # fmt: skip
 
 
@@ -88,7 +88,7 @@ def text2image_attributes(result: dict) -> go.Figure:
     target = result.get("targets", {}).get("colour_accuracy")
     if target:
         fig.add_hline(y=target, line_dash="dot", annotation_text=f"colour target {target:.0%}")
-    return _layout(fig, f"Text-to-image attributes: {_data(result)} and {result.get('heldout_scenes', '?')} with a "
+    return layout(fig, f"Text-to-image attributes: {_data(result)} and {result.get('heldout_scenes', '?')} with a "
                         "never-seen colour-shape pair", result,
                    yaxis_title="fraction (detector; R-precision: scene CLIP)", yaxis_range=[0, 1.12],
                    barmode="group", xaxis={"categoryorder": "array", "categoryarray": [g[0] for g in groups]})  # fmt: skip
@@ -118,11 +118,7 @@ def text2image_perspective(result: dict) -> go.Figure:
                             name=f"band: {band['low']:.2f}-{band['high']:.2f} x (base y - horizon)",
                             line={"color": "black", "dash": dash, "width": 1})  # fmt: skip
         fig.add_vline(x=horizon, line_dash="dot", annotation_text="horizon")
-    return _layout(fig, f"Text-to-image perspective: detected height vs base y, {_data(result)} (band from "
+    return layout(fig, f"Text-to-image perspective: detected height vs base y, {_data(result)} (band from "
                         "further real renders)", result,
                    xaxis_title="base y (px from the top, 64 px image; points jittered ±0.3 px)", yaxis_title="height (px)",
                    xaxis_range=[0, 65], yaxis_range=[0, 40])  # fmt: skip
-
-
-FIGURES = {"text2image": [text2image_confusion, text2image_count_accuracy, text2image_attributes,
-                          text2image_perspective]}  # fmt: skip

@@ -6,7 +6,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from eval.plot_style import COLORS, _layout
+from eval.plot_style import COLORS, layout
 
 DIRECTION_NAMES = {"day2night": "day → night", "night2day": "night → day"}
 
@@ -27,7 +27,7 @@ def translation_psnr_ssim(result: dict) -> go.Figure:
                         marker_color=COLORS[i % len(COLORS)], text=[f"{v:.2f}" if key == "psnr" else f"{v:.3f}"
                                                                     for v in values],
                         textposition="outside", row=1, col=col)  # fmt: skip
-    return _layout(fig, f"Day ↔ night on {result.get('scenes', '?')} held-out scenes: PSNR / SSIM (RGB) "
+    return layout(fig, f"Day ↔ night on {result.get('scenes', '?')} held-out scenes: PSNR / SSIM (RGB) "
                         "against the paired ground truth", result, barmode="group")  # fmt: skip
 
 
@@ -44,7 +44,7 @@ def translation_fd(result: dict) -> go.Figure:
         fig.add_scatter(x=[DIRECTION_NAMES[d] for d in floor], y=list(floor.values()), mode="markers",
                         name="floor: ground truth vs ground truth", marker={"symbol": "line-ew-open", "size": 40,
                                                                              "color": "black"})  # fmt: skip
-    return _layout(fig, f"Day ↔ night: {result.get('fd_label', 'FD')} to the target domain (lower is better)",
+    return layout(fig, f"Day ↔ night: {result.get('fd_label', 'FD')} to the target domain (lower is better)",
                    result, yaxis_title="Fréchet distance", barmode="group")  # fmt: skip
 
 
@@ -58,7 +58,7 @@ def translation_by_weather(result: dict) -> go.Figure:
                             legendgroup=method, showlegend=col == 1, line={"color": COLORS[i % len(COLORS)]},
                             row=1, col=col)  # fmt: skip
     fig.update_yaxes(title_text="PSNR (dB, RGB)", row=1, col=1)
-    return _layout(fig, "Day ↔ night: PSNR against the ground truth by weather", result)
+    return layout(fig, "Day ↔ night: PSNR against the ground truth by weather", result)
 
 
 def translation_cycle(result: dict) -> go.Figure:
@@ -70,8 +70,5 @@ def translation_cycle(result: dict) -> go.Figure:
             fig.add_bar(x=[f"{DIRECTION_NAMES[d]} → back" for d in dirs],
                         y=[r["per_direction"][d]["cycle_psnr"] for d in dirs], name=r["title"],
                         marker_color=COLORS[i % len(COLORS)])  # fmt: skip
-    return _layout(fig, "Cycle consistency: X → Y → X with the same model, PSNR against X (RGB)", result,
+    return layout(fig, "Cycle consistency: X → Y → X with the same model, PSNR against X (RGB)", result,
                    yaxis_title="PSNR (dB)", barmode="group")  # fmt: skip
-
-
-FIGURES = {"translation": [translation_psnr_ssim, translation_fd, translation_by_weather, translation_cycle]}

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
-import importlib
 import inspect
 import json
 import os
@@ -21,11 +20,9 @@ from pathlib import Path
 
 import torch
 
+from eval.tasks import TASKS
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-TASKS = {"superres": "eval.superres", "superres_speed": "eval.superres_speed", "dcgan": "eval.dcgan",
-         "acgan": "eval.acgan", "inpainting": "eval.inpainting", "inpainting_speed": "eval.inpainting_speed",
-         "translation": "eval.translation",
-         "text2image": "eval.text2image", "speed": "eval.speed"}  # each module has run(progress=...) and csv_rows(result)
 
 
 def machine() -> dict:
@@ -35,7 +32,7 @@ def machine() -> dict:
 
 
 def run_task(task: str, results_dir: Path = RESULTS_DIR, **kwargs) -> dict:
-    module = importlib.import_module(TASKS[task])
+    module = TASKS[task].load()
     results_dir.mkdir(parents=True, exist_ok=True)
     start = time.time()
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from data.photos import eval_photos
-from demos.comparison import Panel, compose_comparison, window_of_largest_score
+from eval.comparison import Panel, compose_comparison, window_of_largest_score
 from eval.metrics import gradient_energy_ratio, psnr, ssim
 from models import hub
 from models.resample import crop_to_multiple, downscale_x4

@@ -14,7 +14,7 @@ generated number means something only next to its real one.
   (both are set by the distance: base y = HORIZON + CAMERA / Z, height = FOCAL * size / Z) spans
   a band holding 95% of them; the fraction of objects inside it, and the least-squares slope of
   height against base y - HORIZON through the origin;
-- R-precision (R = 1, own caption vs 99 others, training/text2image.py) and the mean CLIP score,
+- R-precision (R = 1, own caption vs 99 others, eval/metrics.py) and the mean CLIP score,
   both with the scene CLIP trained here (not OpenAI CLIP);
 - composition: the attribute and R-precision probes on scenes holding a colour-shape combination
   never seen in training (data/text_scenes.HELD_OUT), and how often that combination is drawn;
@@ -33,7 +33,6 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image, ImageDraw
 
 from data.text_scenes import (
@@ -45,16 +44,14 @@ from data.text_scenes import (
     heldout_scenes,
     test_scenes,
 )
-from demos.comparison import Panel, compose_comparison
-from eval.metrics import frechet_distance_from_features
+from eval.comparison import Panel, compose_comparison
+from eval.metrics import R_PRECISION_CANDIDATES, frechet_distance_from_features, r_precision
 from eval.timing import best_seconds
 from models import hub
 from models.catalog import CATALOG
-from models.gan_int_cls import render, seeded_z
-from models.scene_clip import SceneCLIP
+from models.scene_clip import SceneCLIP, clip_scores, encode_batched
 from models.scene_detector import Detection, detect
-from training.gan_int_cls import embed_captions
-from training.text2image import R_PRECISION_CANDIDATES, r_precision
+from models.text2image import generate_images, text_encoder_for
 
 GAN, CLIP, REAL = "gan-int-cls-scenes", "scene-clip", "real-renders"
 COUNTS = (1, 2, 3, 4)
@@ -200,19 +197,9 @@ def perspective(readings: list[list[Detection]], band: tuple[float, float]) -> d
                        "height": height[:MAX_POINTS].astype(int).tolist()}}  # fmt: skip
 
 
-@torch.inference_mode()
 def image_features(clip: SceneCLIP, images: np.ndarray, batch: int = 256) -> np.ndarray:
     """(n, embed_dim) float64 image embeddings of the scene CLIP, before normalisation."""
-    return torch.cat([clip.encode_images(images[i : i + batch], normalize=False)
-                      for i in range(0, len(images), batch)]).double().numpy()  # fmt: skip
-
-
-@torch.inference_mode()
-def clip_scores(
-    clip: SceneCLIP, images: np.ndarray, captions: list[str], batch: int = 256
-) -> np.ndarray:
-    return np.concatenate([clip.clip_score(images[i : i + batch], captions[i : i + batch])
-                           for i in range(0, len(images), batch)])  # fmt: skip
+    return encode_batched(clip, images, "image", batch, normalize=False).double().numpy()
 
 
 def clip_probes(clip: SceneCLIP, images: np.ndarray, captions: list[str], scenes: list[Scene]) -> dict:
@@ -229,35 +216,9 @@ def clip_probes(clip: SceneCLIP, images: np.ndarray, captions: list[str], scenes
 # --- generation ------------------------------------------------------------------------------------
 
 
-def text_encoder_for(model, judge: hub.LoadedModel) -> SceneCLIP:
-    """The text encoder the GAN was trained on (its config names it): the judge when they agree."""
-    name = getattr(model, "text_encoder", CLIP)
-    if name == judge.name:
-        return judge.model
-    if name in CATALOG:
-        return hub.load(name).model
-    return SceneCLIP.from_pretrained(name)
-
-
-def generate(
-    model, encoder: SceneCLIP, captions: list[str], seeds: list[int], batch: int = 200
-) -> np.ndarray:
-    """One sample per caption, z from its seed: (n, 64, 64, 3) uint8."""
-    parts = []
-    for i in range(0, len(captions), batch):
-        t = embed_captions(encoder, captions[i : i + batch])
-        parts.append(render(model, seeded_z(seeds[i : i + batch], model.z_dim), t))
-    return np.concatenate(parts)
-
-
 def seconds_8(model, encoder: SceneCLIP, text: str = "two red balls and a blue cube") -> float:
-    z = seeded_z(list(range(SPEED_SAMPLES)), model.z_dim)
-
-    @torch.inference_mode()
-    def once():
-        return render(model, z, encoder.encode_text([text]))
-
-    return best_seconds(once)
+    seeds = list(range(SPEED_SAMPLES))
+    return best_seconds(lambda: generate_images(model, encoder, [text], seeds))
 
 
 # --- the run ----------------------------------------------------------------------------------------
@@ -353,10 +314,10 @@ def run(progress=None, failures_dir: Path | None = None, per_count: int = PER_CO
         if progress:
             progress(0.4, "generating from the captions")
         model = g_loaded.model
-        encoder = text_encoder_for(model, judge)
-        images = {"seen": generate(model, encoder, captions["seen"], list(range(n))),
-                  "heldout": generate(model, encoder, captions["heldout"],
-                                      [HELDOUT_Z_SEED + i for i in range(n_heldout)])}  # fmt: skip
+        encoder = text_encoder_for(model)
+        images = {"seen": generate_images(model, encoder, captions["seen"], list(range(n))),
+                  "heldout": generate_images(model, encoder, captions["heldout"],
+                                             [HELDOUT_Z_SEED + i for i in range(n_heldout)])}  # fmt: skip
         if progress:
             progress(0.55, "reading the generated images")
         generated = _probe_all({"seen": (seen, images["seen"], captions["seen"]),

@@ -22,7 +22,7 @@ from PIL import Image
 
 from data.day_night import EVAL_SCENES, EVAL_SEED, WEATHERS, make_pairs
 from data.photos import eval_photos
-from demos.comparison import Panel, compose_comparison
+from eval.comparison import Panel, compose_comparison
 from eval.metrics import frechet_distance_from_features, psnr, ssim
 from eval.timing import best_seconds
 from models import hub

@@ -142,7 +142,7 @@ register(CatalogEntry(
 
 # Inpainting (issue #6).
 register(CatalogEntry(
-    name="inpainting-gated", cls="models.inpainting:GatedInpaintGenerator", task="inpainting",
+    name="inpainting-gated", cls="models.gated_inpainting:GatedInpaintGenerator", task="inpainting",
     title="Gated-conv GAN", embedded="inpainting-gated",
     description="DeepFillv2-style gated-convolution GAN (small; residual to a harmonic fill), "
                 "trained here with an SN-PatchGAN on real photo crops (see its card).",

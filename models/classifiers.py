@@ -12,31 +12,9 @@ from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
 from data.faces import BINARY_ATTRIBUTES, CATEGORICAL_ATTRIBUTES
+from models.layers import ConvFeatures
 
 HUB_TAGS = ["image-classification", "gan-gallery"]
-
-
-def _block(cin: int, cout: int) -> list[nn.Module]:
-    return [nn.Conv2d(cin, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True),
-            nn.MaxPool2d(2)]  # fmt: skip
-
-
-class _ConvFeatures(nn.Module):
-    """conv blocks, global average pool -> (B, feature_dim) features."""
-
-    def __init__(self, channels: int, width: int, blocks: int, feature_dim: int) -> None:
-        super().__init__()
-        layers: list[nn.Module] = []
-        cin = channels
-        for i in range(blocks):
-            cout = width * 2 ** min(i, 2)
-            layers += _block(cin, cout)
-            cin = cout
-        self.body = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.project = nn.Sequential(nn.Linear(cin, feature_dim), nn.ReLU(True))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.project(self.body(x))
 
 
 class FaceAttributeClassifier(nn.Module, PyTorchModelHubMixin, library_name="pytorch", tags=HUB_TAGS):
@@ -45,7 +23,7 @@ class FaceAttributeClassifier(nn.Module, PyTorchModelHubMixin, library_name="pyt
 
     def __init__(self, width: int = 16, feature_dim: int = 128) -> None:
         super().__init__()
-        self.features = _ConvFeatures(3, width, 4, feature_dim)
+        self.features = ConvFeatures(3, width, 4, feature_dim)
         heads = {a: nn.Linear(feature_dim, 1) for a in BINARY_ATTRIBUTES}
         heads.update({a: nn.Linear(feature_dim, len(v)) for a, v in CATEGORICAL_ATTRIBUTES.items()})
         self.heads = nn.ModuleDict(heads)
@@ -68,7 +46,7 @@ class FashionClassifier(nn.Module, PyTorchModelHubMixin, library_name="pytorch",
 
     def __init__(self, num_classes: int = 10, width: int = 32, feature_dim: int = 128) -> None:
         super().__init__()
-        self.features = _ConvFeatures(1, width, 3, feature_dim)
+        self.features = ConvFeatures(1, width, 3, feature_dim)
         self.dropout = nn.Dropout(0.3)
         self.head = nn.Linear(feature_dim, num_classes)
 

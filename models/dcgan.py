@@ -26,34 +26,14 @@ import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
+from models.layers import dcgan_init, down_block, up_block
+from models.tensors import from_signed_tensor
+
 logger = logging.getLogger(__name__)
 
 HUB_TAGS = ["dcgan", "gan-gallery"]
 DIRECTIONS_FILE = "attribute_directions.safetensors"
 MAX_SEED = 2**31 - 1
-
-
-def _init_weights(module: nn.Module) -> None:
-    """The DCGAN paper's initialisation: N(0, 0.02) for convolutions, N(1, 0.02) for BN scales."""
-    for m in module.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)):
-            nn.init.normal_(m.weight, 0.0, 0.02)
-            if getattr(m, "bias", None) is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.normal_(m.weight, 1.0, 0.02)
-            nn.init.zeros_(m.bias)
-
-
-def _up(cin: int, cout: int) -> list[nn.Module]:
-    return [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True)]
-
-
-def _down(cin: int, cout: int, norm: bool = True) -> list[nn.Module]:
-    layers: list[nn.Module] = [nn.Conv2d(cin, cout, 4, 2, 1, bias=not norm)]
-    if norm:
-        layers.append(nn.BatchNorm2d(cout))
-    return [*layers, nn.LeakyReLU(0.2, True)]
 
 
 class DCGANGenerator(nn.Module, PyTorchModelHubMixin, library_name="pytorch", tags=HUB_TAGS):
@@ -65,13 +45,13 @@ class DCGANGenerator(nn.Module, PyTorchModelHubMixin, library_name="pytorch", ta
         self.net = nn.Sequential(
             nn.ConvTranspose2d(z_dim, width * 8, 4, 1, 0, bias=False),  # 1 -> 4
             nn.BatchNorm2d(width * 8), nn.ReLU(True),
-            *_up(width * 8, width * 4),  # 8
-            *_up(width * 4, width * 2),  # 16
-            *_up(width * 2, width),  # 32
+            *up_block(width * 8, width * 4),  # 8
+            *up_block(width * 4, width * 2),  # 16
+            *up_block(width * 2, width),  # 32
             nn.ConvTranspose2d(width, channels, 4, 2, 1),  # 64
             nn.Tanh(),
         )  # fmt: skip
-        _init_weights(self)
+        dcgan_init(self)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z.view(z.shape[0], self.z_dim, 1, 1))
@@ -83,13 +63,13 @@ class DCGANDiscriminator(nn.Module):
     def __init__(self, width: int = 32, channels: int = 3) -> None:
         super().__init__()
         self.net = nn.Sequential(
-            *_down(channels, width, norm=False),  # 32
-            *_down(width, width * 2),  # 16
-            *_down(width * 2, width * 4),  # 8
-            *_down(width * 4, width * 8),  # 4
+            *down_block(channels, width, norm=False),  # 32
+            *down_block(width, width * 2),  # 16
+            *down_block(width * 2, width * 4),  # 8
+            *down_block(width * 4, width * 8),  # 4
             nn.Conv2d(width * 8, 1, 4, 1, 0),
         )
-        _init_weights(self)
+        dcgan_init(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).flatten()
@@ -114,12 +94,12 @@ class ACGANGenerator(nn.Module, PyTorchModelHubMixin, library_name="pytorch", ta
         self.net = nn.Sequential(
             nn.ConvTranspose2d(cin, width * 4, 4, 1, 0, bias=False),  # 4
             nn.BatchNorm2d(width * 4), nn.ReLU(True),
-            *_up(width * 4, width * 2),  # 8
-            *_up(width * 2, width),  # 16
+            *up_block(width * 4, width * 2),  # 8
+            *up_block(width * 2, width),  # 16
             nn.ConvTranspose2d(width, channels, 4, 2, 1),  # 32
             nn.Tanh(),
         )  # fmt: skip
-        _init_weights(self)
+        dcgan_init(self)
         nn.init.normal_(self.embed.weight, 0.0, 1.0)  # as strong as z from the first step
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -134,15 +114,15 @@ class ACGANDiscriminator(nn.Module):
     def __init__(self, num_classes: int = 10, width: int = 64, channels: int = 1) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            *_down(channels, width, norm=False),  # 16
-            *_down(width, width * 2),  # 8
-            *_down(width * 2, width * 4),  # 4
+            *down_block(channels, width, norm=False),  # 16
+            *down_block(width, width * 2),  # 8
+            *down_block(width * 2, width * 4),  # 4
             nn.Dropout(0.25),
             nn.Flatten(),
         )
         self.adversarial = nn.Linear(width * 4 * 16, 1)
         self.auxiliary = nn.Linear(width * 4 * 16, num_classes)
-        _init_weights(self)
+        dcgan_init(self)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.features(x)
@@ -175,10 +155,9 @@ def generate(generator: nn.Module, z: torch.Tensor, labels: torch.Tensor | None 
     """Images (n, H, W, 3) uint8 from latents (grey outputs are repeated to RGB)."""
     generator.eval()
     x = generator(z) if labels is None else generator(z, labels)
-    x = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
     if x.shape[1] == 1:
-        x = x.repeat(1, 3, 1, 1)
-    return x.permute(0, 2, 3, 1).numpy()
+        x = x.repeat(1, 3, 1, 1)  # grey as RGB (before converting: the array layout the judges were measured on)
+    return from_signed_tensor(x)
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:

@@ -24,7 +24,9 @@ import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
-from models.dcgan import MAX_SEED, _down, _init_weights, _up
+from models.dcgan import MAX_SEED
+from models.layers import dcgan_init, down_block, up_block
+from models.tensors import from_signed_tensor
 
 HUB_TAGS = ["gan-int-cls", "text-to-image", "gan-gallery"]
 
@@ -50,9 +52,9 @@ class TextConditionedGenerator(nn.Module):
         self.net = nn.Sequential(
             nn.ConvTranspose2d(z_dim + compressed, width * 8, 4, 1, 0, bias=False),  # 1 -> 4
             nn.BatchNorm2d(width * 8), nn.ReLU(True),
-            *_up(width * 8, width * 4),  # 8
-            *_up(width * 4, width * 2),  # 16
-            *_up(width * 2, width),  # 32
+            *up_block(width * 8, width * 4),  # 8
+            *up_block(width * 4, width * 2),  # 16
+            *up_block(width * 2, width),  # 32
             nn.ConvTranspose2d(width, 3, 4, 2, 1),  # 64
             nn.Tanh(),
         )  # fmt: skip
@@ -107,8 +109,8 @@ class StyleEncoder(nn.Module):
     def __init__(self, z_dim: int = 100, width: int = 32) -> None:
         super().__init__()
         self.net = nn.Sequential(
-            *_down(3, width, norm=False), *_down(width, width * 2), *_down(width * 2, width * 4),
-            *_down(width * 4, width * 4), nn.Flatten(), nn.Linear(width * 4 * 16, z_dim),
+            *down_block(3, width, norm=False), *down_block(width, width * 2), *down_block(width * 2, width * 4),
+            *down_block(width * 4, width * 4), nn.Flatten(), nn.Linear(width * 4 * 16, z_dim),
         )  # fmt: skip
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -124,7 +126,7 @@ class GanIntCls(nn.Module, PyTorchModelHubMixin, library_name="pytorch", tags=HU
         self.z_dim, self.text_dim, self.text_encoder = z_dim, text_dim, text_encoder
         self.generator = TextConditionedGenerator(z_dim, text_dim, compressed, width)
         self.style = StyleEncoder(z_dim, style_width)
-        _init_weights(self)
+        dcgan_init(self)
 
     def forward(self, z: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
         return self.generator(z, text)
@@ -145,7 +147,7 @@ def render(model: GanIntCls, z: torch.Tensor, text: torch.Tensor) -> np.ndarray:
     if text.shape[0] == 1 and z.shape[0] > 1:
         text = text.expand(z.shape[0], -1)
     x = model.eval()(z, text)
-    return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    return from_signed_tensor(x)
 
 
 def lerp_embeddings(a: torch.Tensor, b: torch.Tensor, steps: int) -> torch.Tensor:

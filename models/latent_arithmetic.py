@@ -1,5 +1,6 @@
-"""DCGAN's vector arithmetic, attribute sliders and class-conditional sampling, as pure functions
-the tab and the evaluation share.
+"""The DCGAN pipeline: seeded face samples judged by the attribute classifier, the DCGAN paper's
+vector arithmetic, attribute sliders and interpolation in z, as functions the tab and the
+evaluation share (AC-GAN's class-conditional sampling is models/acgan.py).
 
 A *concept* is a partial attribute assignment, e.g. {"smile": 1, "glasses": 1} or
 {"hair": "blonde"}. Exemplars of a concept are generated samples the attribute classifier assigns
@@ -9,7 +10,9 @@ A - B + C is decoded with a few small perturbations of the result.
 
 from __future__ import annotations
 
+import functools
 import math
+import time
 import weakref
 from dataclasses import dataclass
 
@@ -17,9 +20,19 @@ import numpy as np
 import torch
 
 from data.faces import BINARY_ATTRIBUTES, CATEGORICAL_ATTRIBUTES
-from models.dcgan import generate, sample_z, vector_arithmetic
+from models import hub
+from models.catalog import get_entry
+from models.dcgan import (
+    generate,
+    interpolation_latents,
+    load_directions,
+    sample_z,
+    vector_arithmetic,
+)
+from models.result import PipelineResult
 from models.tensors import to_signed_tensor
 
+FACES, FACE_JUDGE = "dcgan-faces", "face-attribute-classifier"  # catalog names
 Concept = dict[str, int | str]
 CONFIDENT = 0.8  # binary attributes: exemplars need p > 0.8 (or < 0.2)
 
@@ -194,3 +207,37 @@ def move_along(z: torch.Tensor, directions: dict[str, torch.Tensor], amounts: di
         if key in directions and a:
             out = out + a * directions[key]
     return out
+
+
+# --- by name: what the tab calls -------------------------------------------------------------------
+
+
+def face_models() -> tuple[hub.LoadedModel, hub.LoadedModel]:
+    """(the DCGAN, the attribute classifier that judges it). Raises hub.ModelUnavailable."""
+    return hub.load(FACES), hub.load(FACE_JUDGE)
+
+
+@functools.cache
+def attribute_directions() -> dict[str, torch.Tensor]:
+    """The embedded DCGAN's attribute directions in z ({} when the checkpoint has none)."""
+    return load_directions(get_entry(FACES).embedded_dir)
+
+
+def sample_faces(z: torch.Tensor) -> PipelineResult:
+    """Faces decoded from latents (n, z_dim), each read by the attribute classifier. .images
+    (n, 64, 64, 3) uint8; .numbers["judged"]: the Judged verdicts; .seconds: generation and judging."""
+    g, clf = face_models()
+    t = time.perf_counter()
+    images, judged = generate_and_judge(g.model, clf.model, z)
+    return PipelineResult(FACES, get_entry(FACES).title, images[0], time.perf_counter() - t, g.source,
+                          g.provenance(), g.notice, images=images, numbers={"judged": judged},
+                          details={"judge": clf.provenance()})  # fmt: skip
+
+
+def interpolate_faces(z0: torch.Tensor, z1: torch.Tensor, steps: int) -> PipelineResult:
+    """`steps` faces along the great circle from z0 to z1 (slerp). .images (steps, 64, 64, 3)."""
+    g = hub.load(FACES)
+    t = time.perf_counter()
+    images = generate(g.model, interpolation_latents(z0, z1, steps))
+    return PipelineResult(FACES, get_entry(FACES).title, images[0], time.perf_counter() - t, g.source,
+                          g.provenance(), g.notice, images=images)  # fmt: skip

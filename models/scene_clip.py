@@ -205,3 +205,26 @@ class SceneCLIP(nn.Module):
         target = torch.arange(len(captions))
         loss = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
         return loss, float((logits.argmax(1) == target).float().mean())
+
+
+@torch.inference_mode()
+def encode_batched(clip: SceneCLIP, items: list[str] | np.ndarray, kind: str, batch: int = 256,
+                   normalize: bool = True) -> torch.Tensor:  # fmt: skip
+    """The one batched scene-CLIP encoder: captions (kind="text") or (N, H, W, 3) uint8 images
+    (kind="image") -> (N, embed_dim) float32, `batch` at a time (unit length by default). Captions
+    are padded per batch, so the same batch size gives the same numbers."""
+    if kind not in ("text", "image"):
+        raise ValueError(f"kind must be 'text' or 'image', got {kind!r}")
+    encode = clip.encode_text if kind == "text" else clip.encode_images
+    if len(items) == 0:
+        return torch.zeros(0, clip.embed_dim)
+    return torch.cat([encode(items[i : i + batch], normalize=normalize) for i in range(0, len(items), batch)])
+
+
+@torch.inference_mode()
+def clip_scores(clip: SceneCLIP, images: np.ndarray, captions: list[str], batch: int = 256) -> np.ndarray:
+    """(N,) CLIP scores (100 * max(cosine, 0)) of (image, caption) pairs, `batch` pairs at a time."""
+    if len(images) != len(captions):
+        raise ValueError(f"{len(images)} images but {len(captions)} captions")
+    return np.concatenate([clip.clip_score(images[i : i + batch], captions[i : i + batch])
+                           for i in range(0, len(images), batch)])  # fmt: skip

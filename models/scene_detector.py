@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from data.text_scenes import COLOURS, HORIZON, SIZE
+from data.text_scenes import COLOURS, SIZE
 
 PALETTE_NAMES = tuple(COLOURS)
 PALETTE = np.array([COLOURS[c] for c in PALETTE_NAMES], np.float32)
@@ -84,7 +84,3 @@ def detect(image: np.ndarray) -> list[Detection]:
             ys, xs = sl
             out.append(Detection(name, _shape(mask), (xs.start, ys.start, xs.stop, ys.stop), area))
     return sorted(out, key=lambda d: d.box[0])
-
-
-def below_horizon(d: Detection) -> bool:
-    return d.base_y > HORIZON

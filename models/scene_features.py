@@ -14,7 +14,7 @@ from PIL import Image
 from torch import nn
 
 from data.day_night import SEASONS, TIMES, WEATHERS
-from models.classifiers import _ConvFeatures
+from models.layers import ConvFeatures
 from models.tensors import to_signed_tensor
 
 HUB_TAGS = ["image-classification", "gan-gallery"]
@@ -29,7 +29,7 @@ class SceneClassifier(nn.Module, PyTorchModelHubMixin, library_name="pytorch", t
 
     def __init__(self, width: int = 16, feature_dim: int = 128) -> None:
         super().__init__()
-        self.features = _ConvFeatures(3, width, 4, feature_dim)
+        self.features = ConvFeatures(3, width, 4, feature_dim)
         self.heads = nn.ModuleDict({k: nn.Linear(feature_dim, len(v)) for k, v in HEADS.items()})
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -21,6 +21,8 @@ import torch.nn.functional as F
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
+from models.tensors import from_unit_tensor, to_unit_tensor
+
 logger = logging.getLogger(__name__)
 
 HUB_TAGS = ["super-resolution", "srgan", "gan-gallery"]
@@ -214,7 +216,7 @@ def upscale_x4(
     net = inference_copy(model) if fast else model
     layout = torch.channels_last if fast else torch.contiguous_format
     h, w = image.shape[:2]
-    x = torch.tensor(image).permute(2, 0, 1).float().div(255.0).unsqueeze(0)  # a copy: inputs may be read-only
+    x = to_unit_tensor(image)  # a copy: inputs may be read-only
     out = torch.zeros(3, h * scale, w * scale)
     weight = torch.zeros(1, h * scale, w * scale)
     for top, left, th, tw in tile_layout(h, w, tile, overlap):
@@ -225,7 +227,7 @@ def upscale_x4(
         out[:, oy : oy + th * scale, ox : ox + tw * scale] += sr * ramp
         weight[:, oy : oy + th * scale, ox : ox + tw * scale] += ramp
     out = out / weight
-    return out.permute(1, 2, 0).clamp(0, 1).mul(255.0).round().to(torch.uint8).numpy()
+    return from_unit_tensor(out[None])[0]
 
 
 def _blend_window(

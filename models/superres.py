@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import numpy as np
 
 from models import hub
-from models.catalog import entries_for, get_entry
+from models.catalog import entries_for
 from models.resample import upscale_bicubic_x4
+from models.result import PipelineResult
+from models.result import method_title as title_of
 from models.srresnet import upscale_x4
 
 BICUBIC = "bicubic"
-
-
-@dataclass
-class Upscaled:
-    method: str
-    title: str
-    image: np.ndarray  # (4H, 4W, 3) uint8
-    seconds: float
-    source: str  # "classical", "embedded" or "hub"
-    notice: str | None = None
 
 
 MODEL_SETS = {
@@ -39,17 +30,19 @@ def sr_model_names(model_set: str | None = None) -> list[str]:
 
 
 def method_title(method: str) -> str:
-    return "Bicubic" if method == BICUBIC else get_entry(method).title
+    return title_of(method, {BICUBIC: "Bicubic"})
 
 
-def upscale(method: str, lr: np.ndarray) -> Upscaled:
-    """Upscale an RGB uint8 (H, W, 3) image x4 with `method`. Raises hub.ModelUnavailable."""
+def upscale(method: str, lr: np.ndarray) -> PipelineResult:
+    """Upscale an RGB uint8 (H, W, 3) image x4 with `method`: .image is (4H, 4W, 3) uint8.
+    Raises hub.ModelUnavailable."""
     if method == BICUBIC:
         t = time.perf_counter()
         out = upscale_bicubic_x4(lr)
-        return Upscaled(method, "Bicubic", out, time.perf_counter() - t, "classical")
+        return PipelineResult(method, method_title(method), out, time.perf_counter() - t, "classical")
     loaded = hub.load(method)
     t = time.perf_counter()
     out = upscale_x4(loaded.model, lr)
     seconds = time.perf_counter() - t
-    return Upscaled(method, get_entry(method).title, out, seconds, loaded.source, loaded.notice)
+    return PipelineResult(method, method_title(method), out, seconds, loaded.source,
+                          loaded.provenance(), loaded.notice)  # fmt: skip

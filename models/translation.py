@@ -6,7 +6,6 @@ and eval/. Generators work on square RGB at the size they were trained at; `tran
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -14,10 +13,11 @@ from PIL import Image
 from torch import nn
 
 from models import hub
-from models.catalog import get_entry
 from models.cyclegan import CycleGAN
 from models.pix2pix import Pix2PixPair, UNetGenerator
-from models.tensors import to_signed_tensor
+from models.result import PipelineResult
+from models.result import method_title as title_of
+from models.tensors import from_signed_tensor, to_signed_tensor
 
 DAY2NIGHT, NIGHT2DAY = "day2night", "night2day"
 DIRECTIONS = {DAY2NIGHT: "day → night", NIGHT2DAY: "night → day"}
@@ -36,28 +36,12 @@ DIRECTION_TITLES = {**DIRECTIONS, "a2b": "horse → zebra", "b2a": "zebra → ho
 SHORT_NAMES = {PIX2PIX: "pix2pix", CYCLEGAN: "CycleGAN", HUB_PIX2PIX: "HugGAN", HUB_CYCLEGAN: "UPIT"}  # panel titles
 
 
-@dataclass
-class Translated:
-    method: str
-    title: str
-    direction: str
-    image: np.ndarray  # (size, size, 3) uint8
-    seconds: float
-    source: str  # "embedded" or "hub"
-    notice: str | None = None
-
-
 def to_model_range(images: np.ndarray) -> torch.Tensor:
     """(H, W, 3) or (N, H, W, 3) uint8 -> (N, 3, H, W) float32 in [-1, 1]."""
     a = np.asarray(images)
     if a.ndim == 3:
         a = a[None]
     return to_signed_tensor(a)
-
-
-def to_uint8(x: torch.Tensor) -> np.ndarray:
-    """(N, 3, H, W) in [-1, 1] -> (N, H, W, 3) uint8."""
-    return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
 def square(image: np.ndarray, size: int) -> np.ndarray:
@@ -89,7 +73,7 @@ def run_generator(generator: nn.Module, images: np.ndarray, batch: int = 16) -> 
     generator.eval()
     single = np.asarray(images).ndim == 3
     x = to_model_range(images)
-    out = np.concatenate([to_uint8(generator(x[i : i + batch])) for i in range(0, len(x), batch)])
+    out = np.concatenate([from_signed_tensor(generator(x[i : i + batch])) for i in range(0, len(x), batch)])
     return out[0] if single else out
 
 
@@ -98,23 +82,24 @@ def directions_of(method: str) -> list[str]:
 
 
 def method_title(method: str) -> str:
-    return get_entry(method).title
+    return title_of(method)
 
 
-def translate(method: str, image: np.ndarray, direction: str) -> Translated:
-    """Translate an RGB uint8 image with a catalog model. The image is centre-cropped square and
-    resized to the model's working size first (if it is not already). Raises
-    hub.ModelUnavailable when the model cannot be loaded, ValueError for a direction it lacks."""
+def translate(method: str, image: np.ndarray, direction: str) -> PipelineResult:
+    """Translate an RGB uint8 image with a catalog model: .image is (size, size, 3) uint8,
+    .details["direction"] the direction. The image is centre-cropped square and resized to the
+    model's working size first (if it is not already). Raises hub.ModelUnavailable when the model
+    cannot be loaded, ValueError for a direction it lacks."""
     loaded = hub.load(method)
     generator = generator_for(loaded.model, direction, method)
     x = square(image, work_size(loaded.model))
     t = time.perf_counter()
     out = run_generator(generator, x)
-    return Translated(method, method_title(method), direction, out, time.perf_counter() - t,
-                      loaded.source, loaded.notice)  # fmt: skip
+    return PipelineResult(method, method_title(method), out, time.perf_counter() - t, loaded.source,
+                          loaded.provenance(), loaded.notice, details={"direction": direction})  # fmt: skip
 
 
-def round_trip(method: str, image: np.ndarray, direction: str) -> tuple[Translated, Translated]:
+def round_trip(method: str, image: np.ndarray, direction: str) -> tuple[PipelineResult, PipelineResult]:
     """X -> Y and back Y -> X (the cycle reconstruction) with the same model."""
     there = translate(method, image, direction)
     back = translate(method, there.image, INVERSE[direction])

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 import app
-from demos import dcgan, inpainting, superres, text2image, translation
+from demos import dcgan, evaluation, inpainting, superres, text2image, translation
+from eval.tasks import TASKS, figures
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
@@ -116,6 +117,17 @@ def test_translation_tab_in_browser(page):
 
 
 def test_evaluation_tab_in_browser(page):
-    page.get_by_role("tab", name="Evaluation").click()
+    """Every committed task is on the dashboard under its registry title, with the committed
+    numbers in its table and one rendered plotly chart per registered figure."""
+    results = evaluation.load_results()
+    assert "superres" in results
+    page.get_by_role("tab", name=evaluation.TITLE).click()
     page.get_by_text("Export the whole report").wait_for(timeout=30_000)
+    body = page.inner_text("body")
+    for task in results:
+        assert TASKS[task].title in body, task
+    bicubic = results["superres"]["methods"]["bicubic"]["mean"]
+    assert str(round(bicubic["psnr_y"], 4)) in body  # the table shows the committed mean, not a re-run
+    charts = sum(len(figures(task)) for task in results)
+    page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {charts}", timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "tab_evaluation.png"), full_page=True)

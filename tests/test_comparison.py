@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from demos.comparison import Panel, compose_comparison, region_of_largest_difference, stack_vertical
+from eval.comparison import Panel, compose_comparison, region_of_largest_difference, stack_vertical
 
 
 def test_compose_comparison_lays_panels_side_by_side():

@@ -213,7 +213,9 @@ def test_source_switch(register, fake_cache, tmp_path, embedded_dir, monkeypatch
 
 def test_real_catalog_entries_are_well_formed():
     for entry in catalog.CATALOG.values():
-        assert entry.model_class() is not None
+        cls = entry.model_class()  # importable under the very name the catalog gives (no stale re-export)
+        assert f"{cls.__module__}:{cls.__qualname__}" == entry.cls, entry.name
+        assert callable(getattr(cls, "from_pretrained", None)), entry.name
         if entry.hub:  # pinned to a commit (full hash or a prefix the Hub resolves), never a branch
             assert re.fullmatch(r"[0-9a-f]{7,40}", entry.hub.revision), entry.name
 

@@ -24,22 +24,22 @@ from data.masks import (
 )
 from demos import inpainting as tab
 from demos.input_guard import InputError
+from models.classical_inpainting import inpaint_harmonic, inpaint_navier_stokes, inpaint_telea
+from models.deep_image_prior import deep_image_prior
+from models.gated_inpainting import (
+    GatedConv2d,
+    GatedInpaintGenerator,
+    GatedUpConv2d,
+    SNPatchDiscriminator,
+    inpaint_gated,
+)
 from models.inpainting import (
     DIP,
     GATED,
     HARMONIC,
     NAVIER_STOKES,
     TELEA,
-    GatedConv2d,
-    GatedInpaintGenerator,
-    GatedUpConv2d,
-    SNPatchDiscriminator,
-    deep_image_prior,
     inpaint,
-    inpaint_gated,
-    inpaint_harmonic,
-    inpaint_navier_stokes,
-    inpaint_telea,
     region_around_mask,
 )
 
@@ -166,7 +166,7 @@ def test_deep_image_prior_fits_known_pixels_and_stops_when_asked():
     with pytest.raises(KeyboardInterrupt):
         deep_image_prior(img, mask, iterations=50, callback=boom)
     r = inpaint(DIP, img, mask, iterations=10, callback=lambda i, n, loss, p: i < 4)
-    assert r.iterations == 4 and np.array_equal(r.image[~mask], img[~mask])
+    assert r.details["iterations"] == 4 and np.array_equal(r.image[~mask], img[~mask])
 
 
 # --- by name, large photos, edge cases ----------------------------------------------------------
@@ -184,7 +184,7 @@ def test_large_photo_is_filled_around_the_mask_and_only_masked_pixels_change():
         assert r.image.shape == img.shape
         changed = np.any(r.image != img, axis=2)
         assert changed.any() and not changed[~mask].any()
-        assert max(r.work_size) <= 64
+        assert max(r.details["work_size"]) <= 64
 
 
 def test_inpaint_edge_cases():
@@ -205,7 +205,7 @@ def test_learned_model_loads_through_the_catalog(monkeypatch, tmp_path):
     tiny_generator(4).save_pretrained(tmp_path / GATED)
     monkeypatch.setattr(catalog, "WEIGHTS_DIR", tmp_path)
     monkeypatch.setitem(catalog.CATALOG, GATED, catalog.CatalogEntry(
-        name=GATED, cls="models.inpainting:GatedInpaintGenerator", task="inpainting",
+        name=GATED, cls="models.gated_inpainting:GatedInpaintGenerator", task="inpainting",
         title="Gated-conv GAN", embedded=GATED))  # fmt: skip
     hub.clear_cache()
     img, mask = smooth_photo(24, 24), centre_mask(24, 24)
@@ -299,7 +299,7 @@ def last(gen):
 
 
 def test_tab_action_end_to_end(monkeypatch):
-    monkeypatch.setattr(inp, "_load_learned", lambda name: (tiny_generator(), "embedded", None))
+    monkeypatch.setattr(inp, "_load_learned", lambda name: (tiny_generator(), "embedded", None, None))
     img, mask = smooth_photo(48, 64), centre_mask(48, 64)
     value = {"background": img, "layers": [rgba_layer(mask)], "composite": None}
     methods = list(tab.METHODS)  # all five, Deep Image Prior with a few iterations
@@ -356,7 +356,7 @@ def test_tab_errors_become_gr_errors():
 def test_tab_builds_and_answers_a_real_client(monkeypatch, tmp_path):
     from gradio_client import Client, handle_file
 
-    monkeypatch.setattr(inp, "_load_learned", lambda name: (tiny_generator(), "embedded", None))
+    monkeypatch.setattr(inp, "_load_learned", lambda name: (tiny_generator(), "embedded", None, None))
     photos = tab.example_photos()
     assert len(photos) >= 2
     loaded = tab.load_example(photos[0])
@@ -416,7 +416,7 @@ def test_perceptual_style_loss_runs_on_a_stand_in_vgg():
 def test_benchmark_on_a_tiny_subset(tmp_path, monkeypatch):
     from eval import inpainting as bench
     from eval import inpainting_speed
-    from eval.plots_inpainting import FIGURES
+    from eval.tasks import figures
 
     photos = {"astronaut": smooth_photo(40, 50, 1), "coffee": smooth_photo(50, 40, 2)}
     masks = evaluation_masks(size=32, per_bucket=1, seed=0)
@@ -436,7 +436,7 @@ def test_benchmark_on_a_tiny_subset(tmp_path, monkeypatch):
     assert failures and all((tmp_path / f["image"]).is_file() for f in failures)
     assert {"method", "photo", "bucket", "psnr", "ssim", "l1"} <= set(bench.csv_rows(result)[0])
     assert "| 40-50% |" in bench.card_section(result, GATED)
-    for make in FIGURES["inpainting"]:
+    for make in figures("inpainting"):
         make(result)
     # a learned model that cannot be loaded is reported, not fatal
     missing = bench.run([TELEA, "no-such-model"], photos=photos, masks=masks, side=32)
@@ -446,5 +446,5 @@ def test_benchmark_on_a_tiny_subset(tmp_path, monkeypatch):
     speed = inpainting_speed.run(sizes=(32,), dip_sizes=(32,), dip_iterations=2)
     assert set(speed["methods"]) >= {TELEA, NAVIER_STOKES, DIP}
     assert all(v["seconds"] > 0 for r in speed["methods"].values() for v in r["per_size"].values())
-    for make in FIGURES["inpainting_speed"]:
+    for make in figures("inpainting_speed"):
         make(speed)

@@ -37,7 +37,7 @@ from data.text_scenes import (
 from demos.text2image import SOURCE_GRID, SOURCE_UPLOAD, describe_detections, held_out_mentions
 from models.gan_int_cls import GanIntCls, lerp_embeddings, seeded_z
 from models.gan_int_cls import render as render_gan
-from models.scene_clip import CaptionError, SceneCLIP
+from models.scene_clip import CaptionError, SceneCLIP, clip_scores, encode_batched
 from models.scene_detector import Detection, detect
 
 SHAPE_WORDS = {w + s: shape for shape, words in SYNONYMS.items() for w in words for s in ("", "s")}
@@ -205,8 +205,13 @@ def test_scene_clip_save_and_load_round_trip(tiny_clip, tmp_path):
     assert loaded.known_words() == tiny_clip.known_words()
     t = tiny_clip.encode_text(captions)
     assert t.shape == (2, 32) and torch.allclose(t.norm(dim=-1), torch.ones(2), atol=1e-5)
-    scores = tiny_clip.clip_score(images, captions)
-    assert scores.shape == (2,) and ((scores >= 0) & (scores <= 100)).all()
+    pairs = [captions[0], captions[1], captions[1], captions[0]]  # matching and swapped pairs
+    images4 = np.concatenate([images, images])
+    with torch.no_grad():
+        cos = (tiny_clip.encode_text(pairs) * tiny_clip.encode_images(images4)).sum(-1).numpy()
+    scores = tiny_clip.clip_score(images4, pairs)
+    np.testing.assert_allclose(scores, 100 * np.maximum(cos, 0), rtol=1e-5, atol=1e-4)  # 100 * max(cos, 0)
+    np.testing.assert_allclose(clip_scores(tiny_clip, images4, pairs, batch=3), scores, rtol=1e-5, atol=1e-4)
 
 
 # --- GAN-INT-CLS --------------------------------------------------------------------------------
@@ -254,6 +259,51 @@ def test_gan_save_and_load_round_trip(tiny_gan, tmp_path):
     z, text = seeded_z([3, 4], 16), torch.randn(2, 32)
     assert np.array_equal(render_gan(tiny_gan, z, text), render_gan(loaded, z, text))
     assert loaded.text_encoder == "scene-clip" and loaded.z_dim == 16
+
+
+# --- the pipeline (models/text2image.py) -----------------------------------------------------------
+
+
+def test_text_encoder_rule(tiny_clip, tmp_path):
+    """The GAN's config names its encoder: a local directory loads (strictly), an unknown name or
+    a width mismatch is ModelUnavailable with the name in the message."""
+    from models import hub
+    from models.text2image import text_encoder_for
+
+    tiny_clip.save_pretrained(tmp_path / "clip")
+    gan = GanIntCls(z_dim=16, text_dim=32, compressed=16, width=8, style_width=8, text_encoder=str(tmp_path / "clip"))
+    captions = ["a red ball", "two blue cubes"]
+    with torch.no_grad():
+        assert torch.equal(text_encoder_for(gan).encode_text(captions), tiny_clip.encode_text(captions))
+    with pytest.raises(hub.ModelUnavailable, match="no-such-encoder"):
+        text_encoder_for(GanIntCls(z_dim=16, text_dim=32, width=8, style_width=8, text_encoder="no-such-encoder"))
+    wide = GanIntCls(z_dim=16, text_dim=48, width=8, style_width=8, text_encoder=str(tmp_path / "clip"))
+    with pytest.raises(hub.ModelUnavailable, match="32-d embeddings.*expects 48-d"):
+        text_encoder_for(wide)
+
+
+def test_generate_images_one_caption_or_one_per_seed(tiny_gan, tiny_clip):
+    from models.text2image import generate_images
+
+    shared = generate_images(tiny_gan, tiny_clip, ["a red ball"], [3, 4, 5])
+    assert shared.shape == (3, 64, 64, 3) and shared.dtype == np.uint8
+    assert np.array_equal(shared, generate_images(tiny_gan, tiny_clip, ["a red ball"] * 3, [3, 4, 5], batch=2))
+    assert np.array_equal(shared[1], generate_images(tiny_gan, tiny_clip, ["a red ball"], [4])[0])  # per seed
+    other = generate_images(tiny_gan, tiny_clip, ["a red ball", "two blue cubes"], [3, 3])
+    assert np.array_equal(other[0], shared[0]) and not np.array_equal(other[1], shared[0])  # the caption matters
+    with pytest.raises(ValueError, match="2 captions for 3 seeds"):
+        generate_images(tiny_gan, tiny_clip, ["a red ball", "a blue cube"], [1, 2, 3])
+
+
+def test_encode_batched_does_not_depend_on_the_batch_size_for_equal_lengths(tiny_clip):
+    images = eval_scenes(5).images
+    whole = encode_batched(tiny_clip, images, "image", batch=256)
+    assert torch.allclose(encode_batched(tiny_clip, images, "image", batch=2), whole, atol=1e-6)
+    assert torch.allclose(whole.norm(dim=-1), torch.ones(5), atol=1e-5)
+    raw = encode_batched(tiny_clip, images, "image", normalize=False)
+    assert torch.allclose(torch.nn.functional.normalize(raw, dim=-1), whole, atol=1e-6)
+    with pytest.raises(ValueError, match="kind"):
+        encode_batched(tiny_clip, images, "audio")
 
 
 # --- the tab through a real client ---------------------------------------------------------------

@@ -22,7 +22,7 @@ from data.day_night import EVAL_SEED, make_pairs, render_scene, scene_params
 from demos import translation as tab
 from demos.input_guard import InputError
 from eval import translation as bench
-from eval.plots_translation import FIGURES
+from eval.tasks import figures
 from models import catalog, hub
 from models.catalog import CatalogEntry, HubCheckpoint
 from models.cyclegan import CycleGAN, ImagePool, ResnetGenerator, lsgan_loss
@@ -276,7 +276,7 @@ def test_benchmark_on_tiny_models(tiny_translators, tmp_path):
     assert {r["direction"] for r in rows} == {"day2night", "night2day", "MEAN"}
     result["date"] = "2026-01-01T00:00:00"
     assert "| day → night |" in bench.card_section(result, PIX2PIX)
-    for figure in FIGURES["translation"]:
+    for figure in figures("translation"):
         assert figure(result).data
 
 
@@ -297,7 +297,7 @@ def test_benchmark_reports_missing_models(tmp_path, monkeypatch):
 def test_helpers_translate_and_round_trip(tiny_translators):
     x = make_pairs(1, 128, seed=EVAL_SEED).day[0]
     there, back = round_trip(CYCLEGAN, x, "day2night")
-    assert there.image.shape == back.image.shape == (128, 128, 3) and back.direction == "night2day"
+    assert there.image.shape == back.image.shape == (128, 128, 3) and back.details["direction"] == "night2day"
     r = translate(PIX2PIX, np.zeros((300, 200, 3), np.uint8), "night2day")  # cropped and resized
     assert r.image.shape == (128, 128, 3) and r.source == "embedded"
     with pytest.raises(hub.ModelUnavailable):
