@@ -52,4 +52,5 @@ def upscale(method: str, lr: np.ndarray) -> Upscaled:
     t = time.perf_counter()
     out = upscale_x4(loaded.model, lr)
     seconds = time.perf_counter() - t
-    return Upscaled(method, get_entry(method).title, out, seconds, loaded.source, loaded.notice)
+    # the title of the model that actually ran (a Hub entry served by its embedded fallback says so)
+    return Upscaled(method, loaded.title or get_entry(method).title, out, seconds, loaded.source, loaded.notice)
