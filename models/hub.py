@@ -490,7 +490,11 @@ def file_sha256(path: Path) -> str:
 def _short_reason(exc: BaseException) -> str:
     """A one-line reason for a person: no library internals (huggingface_hub's advice about
     local_files_only and the like is not something a user of this app can act on)."""
-    from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError, RepositoryNotFoundError
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+    )
 
     if isinstance(exc, LocalEntryNotFoundError):
         return "not in the local cache"

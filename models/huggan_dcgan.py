@@ -18,7 +18,7 @@ class HugGANGenerator(nn.Module):
         self.latent_dim = latent_dim
         widths = [latent_dim, hidden_size * 8, hidden_size * 4, hidden_size * 2, hidden_size]
         layers: list[nn.Module] = []
-        for i, (c_in, c_out) in enumerate(zip(widths, widths[1:])):
+        for i, (c_in, c_out) in enumerate(zip(widths, widths[1:], strict=False)):
             stride, padding = (1, 0) if i == 0 else (2, 1)  # 1 -> 4 px, then doubling
             layers += [nn.ConvTranspose2d(c_in, c_out, 4, stride, padding, bias=False),
                        nn.BatchNorm2d(c_out), nn.ReLU(True)]  # fmt: skip
