@@ -430,3 +430,20 @@ def test_auto_downloads_in_the_background_then_switches(register, fake_cache, tm
     second = hub.load("slow", "auto")
     assert second.source == "hub" and second.notice is None
     assert torch.equal(second.model.conv.weight, seeded_tiny(4, seed=11).conv.weight)
+
+
+def test_prefetch_reports_commit_and_hash_and_fails_clearly(fake_cache, tmp_path, capsys):
+    """Offline, a cached entry 'downloads' from the cache (hf_hub_download's offline path) and is
+    reported with its commit and sha256; an uncached one fails with a non-zero exit."""
+    from models import prefetch
+
+    state = {"_orig_mod." + k: torch.zeros(s) for k, s in upstream_srresnet_x4_shapes().items()}
+    path = tmp_path / "SRResNet_x4-ImageNet.pth.tar"
+    torch.save({"state_dict": state}, path)
+    put_in_cache(fake_cache, "ChangyuLiu/SRGAN-PyTorch", {path.name: path})
+    assert prefetch.main(["srresnet-x4-imagenet", "--load"]) == 0
+    out = capsys.readouterr().out
+    assert f"ChangyuLiu/SRGAN-PyTorch/{path.name} @ {REV}" in out
+    assert hub.file_sha256(path) in out and "unpinned: pin revision" in out
+    assert prefetch.main(["srgan-x4-imagenet"]) == 1
+    assert "FAILED srgan-x4-imagenet" in capsys.readouterr().out
