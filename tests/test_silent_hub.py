@@ -47,8 +47,9 @@ def test_silent_hub_falls_back_fast(silent_hub, source):
 def test_silent_hub_holds_no_slot(silent_hub, tmp_path):
     """The tab's action with the Hub models and, at the same time, another user's embedded
     request: both answer, the Hub one within the budget, and no load lock stays held."""
-    from demos.superres import MODE_UPSCALE, MODELS, super_resolve
     from PIL import Image
+
+    from demos.superres import MODE_UPSCALE, MODELS, super_resolve
 
     image = Image.fromarray(np.random.default_rng(0).integers(0, 255, (24, 24, 3), np.uint8))
     path = str(tmp_path / "in.png")
