@@ -7,10 +7,10 @@ import os
 
 import gradio as gr
 
-from demos import dcgan, evaluation, inpainting, superres, text2image, translation
+from demos import checkpoints, dcgan, evaluation, inpainting, superres, text2image, translation
 
 # a tab is listed here once it works end to end
-TABS = [superres, dcgan, text2image, inpainting, translation, evaluation]
+TABS = [superres, dcgan, text2image, inpainting, translation, evaluation, checkpoints]
 
 INTRO = """# GAN Gallery
 Classic GAN image methods side by side, on models this project trains and ships (and larger Hub

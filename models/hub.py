@@ -152,6 +152,16 @@ def clear_cache() -> None:
     _notified.clear()
 
 
+def retry_fallbacks() -> int:
+    """Forget every cached fallback and the probe's answer, so that the next request for those
+    models asks the Hub again (the health panel's "Re-check the Hub"). Returns how many."""
+    stale = [k for k, v in _cache.items() if v.source == "embedded" and get_entry(k[0]).sources]
+    for key in stale:
+        _cache.pop(key, None)
+    _reachable.clear()
+    return len(stale)
+
+
 def last_load(name: str) -> LoadedModel | str | None:
     """The latest load of `name` in this process (or its failure message), for the health panel."""
     return _health.get(name)
