@@ -218,13 +218,15 @@ def _fallback_notice(entry: CatalogEntry, source: Source, attempts: list[SourceA
     """One short sentence a person can act on (or that says nothing is needed)."""
     if not entry.sources:
         return None
-    ran = f"the embedded model '{entry.fallback_title}' ran instead" if entry.embedded else "it is not available"
+    ran = (f"the embedded model '{entry.fallback_title}' ran instead" if entry.embedded
+           else f"the Hub model ({entry.sources[0].repo_id}) is not available")  # fmt: skip
     if source == "embedded":
         return f"{entry.title}: Hub loading is off ({SOURCE_ENV}=embedded); {ran}."
     kinds = {a.kind for a in attempts}
     if "downloading" in kinds:
         size = f" (~{entry.sources[0].size_mb:.0f} MB)" if entry.sources[0].size_mb else ""
-        return (f"{entry.title} is downloading from the Hub{size}; {ran} meanwhile. Nothing to do: "
+        meanwhile = f"; {ran} meanwhile" if entry.embedded else ""
+        return (f"{entry.title} is downloading from the Hub{size}{meanwhile}. Nothing to do: "
                 "later requests use it once it is ready.")  # fmt: skip
     if kinds <= {"unreachable", "offline"}:
         where = "the Hub did not answer" if "unreachable" in kinds else "offline mode (HF_HUB_OFFLINE=1)"
@@ -452,20 +454,25 @@ _NOTIFIED_MAX = 50_000
 
 
 def notice_once(session: str | None, loaded: LoadedModel) -> str | None:
-    """The load's notice the first time this session sees it for this model, else None.
-    `session` None (no session known, e.g. the API without one) always gets the notice."""
+    """The load's notice the first time this session sees it for this model, else None."""
     if not loaded.notice:
         return None
-    if session is None:
-        return loaded.notice
-    key = (session, f"{loaded.name}:{loaded.source}:{loaded.notice}")
+    return first_time(session, f"{loaded.name}:{loaded.source}", loaded.notice)
+
+
+def first_time(session: str | None, key: str, text: str | None) -> str | None:
+    """`text` the first time this session sees it under `key`, else None (a bounded memory of
+    (session, key, text)). `session` None (no session known, e.g. a direct call) always gets it."""
+    if not text or session is None:
+        return text or None
+    item = (session, f"{key}:{text}")
     with _notified_guard:
-        if key in _notified:
+        if item in _notified:
             return None
-        _notified[key] = None
+        _notified[item] = None
         while len(_notified) > _NOTIFIED_MAX:
             _notified.popitem(last=False)
-    return loaded.notice
+    return text
 
 
 # --- small helpers ---------------------------------------------------------------------------

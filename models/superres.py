@@ -27,7 +27,9 @@ class Upscaled:
 
 MODEL_SETS = {
     "embedded": ["srresnet-x4", "srgan-x4"],  # trained here, small
-    "hub": ["srresnet-x4-imagenet", "srgan-x4-imagenet"],  # the paper's size, ImageNet-trained
+    # the paper's size, ImageNet-trained, and the SRGAN family today (Real-ESRGAN: Hub only, listed
+    # when it loads; the tab says once per session when it cannot)
+    "hub": ["srresnet-x4-imagenet", "srgan-x4-imagenet", "esrgan-x4"],
 }
 
 

@@ -198,7 +198,7 @@ def test_malicious_pickle_is_never_executed(register, fake_cache, tmp_path, embe
 
 def test_hub_only_entry_without_fallback_is_a_clear_error(register, fake_cache):
     register(name="hub-only", hub=HubCheckpoint(repo_id="someone/absent", revision=REV))
-    with pytest.raises(hub.ModelUnavailable, match="it is not available"):
+    with pytest.raises(hub.ModelUnavailable, match="is not available"):
         hub.load("hub-only", "hub")
 
 
