@@ -260,6 +260,29 @@ register(CatalogEntry(
                 "trained here with an SN-PatchGAN on real photo crops (see its card).",
 ))  # fmt: skip
 
+# LaMa (big-lama) beside it, fed the same mask. The network is spandrel's port of advimman/lama's
+# FFCResNetGenerator (saicinpainting/training/modules/ffc.py @ f92ceab7626d060ffb90e0ec1d25484995e3914f),
+# which keeps upstream's names (generator.model.<i>...; 989 tensors). Upstream's own release is a zip
+# of a Lightning best.ckpt (smartywu/big-lama), whose pickled training state torch.load(weights_only=True)
+# is not expected to accept, so the sources are safetensors conversions of its generator. The first
+# is pinned to the commit and sha256 that a public project pins for the same file (read offline from
+# that project's code, not from the Hub); the second follows main. Key mapping: a generator-only
+# file (model.<i>...) gets the generator. prefix.
+_LAMA_KEYS = dict(format="safetensors", filename="big-lama.safetensors", size_mb=204,
+                  rename=(("model.", "generator.model."),),
+                  keys_from="advimman/lama saicinpainting/training/modules/ffc.py @ "
+                            "f92ceab7626d060ffb90e0ec1d25484995e3914f (via spandrel 0.4.2's port)",
+                  license="Apache-2.0 (advimman/lama)", citation="Suvorov et al. 2022")  # fmt: skip
+register(CatalogEntry(
+    name="lama-big", cls="models.lama:LaMaInpainter", task="inpainting", title="LaMa (big-lama, Hub)",
+    license="Apache-2.0 (advimman/lama)",
+    sources=(HubCheckpoint(repo_id="michaelgold/big-lama", revision="98ab7cface89a594b381f32fc7a9f2cae3f91ccc",
+                           sha256="326ae1889b92d07c8819c35eaf561f8b290d057536eeb12524b72997f31005ec", **_LAMA_KEYS),
+             HubCheckpoint(repo_id="anyisalin/big-lama", revision="main", pinned=False, **_LAMA_KEYS)),
+    description="LaMa's big-lama generator (51 M parameters, fast Fourier convolutions) trained on Places2 "
+                "by its authors. Hub only; the gated-conv GAN trained here stays the offline default.",
+))  # fmt: skip
+
 # Image translation (issue #7): day <-> night on procedural scenes, and two community checkpoints.
 register(CatalogEntry(
     name="pix2pix-day-night", cls="models.pix2pix:Pix2PixPair", task="translation", title="pix2pix (paired)",

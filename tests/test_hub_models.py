@@ -303,3 +303,79 @@ def test_openai_clip_loads_strictly_from_fake_hub(fake_cache, tmp_path):  # noqa
     loaded = hub.load("openai-clip-b32", "auto")
     assert loaded.source == "hub" and loaded.title == "OpenAI CLIP ViT-B/32"
     assert loaded.model.config.projection_dim == 8
+
+
+# --- LaMa (big-lama) ------------------------------------------------------------------------
+
+
+def test_lama_full_size_layout_matches_upstream():
+    """989 tensors / 51.1 M values (the size the safetensors conversions report), under upstream's
+    generator.model.<i> names; spot checks of shapes written out from upstream's
+    FFCResNetGenerator: a 7x7 FFC stem on masked RGB + mask, three stride-2 FFCs (the last one
+    splitting 512 channels 128 local / 384 global), 18 FFC residual blocks (model.5-22), the tuple
+    concat (23), three ConvTranspose2d + BN + ReLU (24-32), reflection pad (33) and the 7x7 output
+    conv (34) before the sigmoid."""
+    from models.lama import LaMaInpainter
+
+    with torch.device("meta"):
+        model = LaMaInpainter()
+    shapes = model_shapes(model)
+    assert len(shapes) == 989
+    assert 51_000_000 < sum(torch.Size(s).numel() for s in shapes.values()) < 51_100_000
+    assert all(k.startswith("generator.model.") for k in shapes)
+    assert shapes["generator.model.1.ffc.convl2l.weight"] == (64, 4, 7, 7)
+    assert shapes["generator.model.4.ffc.convl2l.weight"] == (128, 256, 3, 3)
+    assert shapes["generator.model.4.ffc.convl2g.weight"] == (384, 256, 3, 3)
+    assert shapes["generator.model.5.conv1.ffc.convg2g.fu.conv_layer.weight"] == (384, 384, 1, 1)
+    assert shapes["generator.model.22.conv2.ffc.convl2l.weight"] == (128, 128, 3, 3)
+    assert shapes["generator.model.24.weight"] == (512, 256, 3, 3)  # ConvTranspose2d (in, out, k, k)
+    assert shapes["generator.model.34.weight"] == (3, 64, 7, 7)
+    assert not any(k.startswith("generator.model.23.") or k.startswith("generator.model.33.") for k in shapes)
+
+
+@pytest.mark.parametrize("layout", ["generator-only", "training-names"])
+def test_lama_loads_from_fake_hub_and_inpaints(layout, fake_cache, tmp_path, monkeypatch):  # noqa: F811
+    """Shrunk (width 8, 1 block): a safetensors file with bare generator keys (model.<i>...) or
+    with the training checkpoint's generator.model.<i> names; the pinned sha256 is enforced, so
+    the test pins its own file's hash."""
+    from dataclasses import replace
+
+    import numpy as np
+    from safetensors.torch import save_file
+
+    from models.inpainting import inpaint
+    from models.lama import LaMaInpainter
+
+    torch.manual_seed(0)
+    reference = LaMaInpainter(ngf=8, n_blocks=1)
+    state = {k: v.clone() for k, v in reference.state_dict().items()}
+    if layout == "generator-only":
+        state = {k.removeprefix("generator."): v for k, v in state.items()}
+    path = tmp_path / "big-lama.safetensors"
+    save_file(state, path)
+    entry = catalog.get_entry("lama-big")
+    src = replace(entry.sources[0], config={"ngf": 8, "n_blocks": 1}, sha256=hub.file_sha256(path))
+    monkeypatch.setitem(catalog.CATALOG, "lama-big", replace(entry, hub=None, sources=(src,)))
+    put_in_cache(fake_cache, src.repo_id, {src.filename: path}, rev=src.revision)
+    image = np.random.default_rng(1).integers(0, 255, (40, 36, 3), np.uint8)
+    mask = np.zeros((40, 36), bool)
+    mask[10:25, 8:20] = True
+    r = inpaint("lama-big", image, mask)
+    assert r.source == "hub" and r.title == "LaMa (big-lama, Hub)"
+    assert (r.image[~mask] == image[~mask]).all() and not (r.image[mask] == image[mask]).all()
+    loaded = hub.load("lama-big")
+    assert loaded.commit == src.revision
+    for k, v in reference.state_dict().items():
+        assert torch.equal(loaded.model.state_dict()[k], v), k
+
+
+def test_lama_wrong_hash_is_refused(fake_cache, tmp_path):  # noqa: F811
+    from safetensors.torch import save_file
+
+    from models.lama import LaMaInpainter
+
+    src = catalog.get_entry("lama-big").sources[0]
+    save_file(LaMaInpainter(ngf=8, n_blocks=1).state_dict(), tmp_path / "x.safetensors")
+    put_in_cache(fake_cache, src.repo_id, {src.filename: tmp_path / "x.safetensors"}, rev=src.revision)
+    with pytest.raises(hub.ModelUnavailable, match="sha256"):
+        hub.load("lama-big")
