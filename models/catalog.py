@@ -274,7 +274,9 @@ _LAMA_KEYS = dict(format="safetensors", filename="big-lama.safetensors", size_mb
                             "f92ceab7626d060ffb90e0ec1d25484995e3914f (via spandrel 0.4.2's port)",
                   license="Apache-2.0 (advimman/lama)", citation="Suvorov et al. 2022")  # fmt: skip
 register(CatalogEntry(
-    name="lama-big", cls="models.lama:LaMaInpainter", task="inpainting", title="LaMa (big-lama, Hub)",
+    # task "inpainting-hub": the inpainting tab lists it; the committed benchmark (which runs every
+    # "inpainting" entry) is unchanged until a run with the weights cached adds it
+    name="lama-big", cls="models.lama:LaMaInpainter", task="inpainting-hub", title="LaMa (big-lama, Hub)",
     license="Apache-2.0 (advimman/lama)",
     sources=(HubCheckpoint(repo_id="michaelgold/big-lama", revision="98ab7cface89a594b381f32fc7a9f2cae3f91ccc",
                            sha256="326ae1889b92d07c8819c35eaf561f8b290d057536eeb12524b72997f31005ec", **_LAMA_KEYS),
