@@ -16,9 +16,9 @@ checkpoints when the machine can reach the Hub). Every number says what it was c
 
 def tabs() -> list:
     """The tab modules, in order (a tab is listed here once it works end to end)."""
-    from demos import dcgan, evaluation, inpainting, superres, text2image, translation
+    from demos import checkpoints, dcgan, evaluation, inpainting, superres, text2image, translation
 
-    return [superres, dcgan, text2image, inpainting, translation, evaluation]
+    return [superres, dcgan, text2image, inpainting, translation, evaluation, checkpoints]
 
 
 def __getattr__(name: str):  # app.TABS, imported on first use

@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 
 from data.fashion_mnist import CLASSES
+from demos import community_gans
 from demos.common import enlarge_nearest, gallery_files, save_temp_png, user_errors
 from demos.input_guard import InputError, seed_number, whole_number
 from eval.comparison import Panel, compose_comparison, stack_vertical
@@ -247,6 +248,8 @@ def build_tab() -> None:
         ac_png = gr.DownloadButton("Download samples PNG", value=None, size="sm")
 
     heavy = {"concurrency_limit": 2, "concurrency_id": "dcgan"}
+    community_gans.build_huggan_section(heavy)  # Hub checkpoints beside the ones trained here
+    community_gans.build_biggan_section(heavy)
     sample_btn.click(user_errors(sample_grid), [seed], [grid, grid_png], api_name="dcgan_samples", **heavy)
     arith_btn.click(user_errors(run_arithmetic), [mode, preset, a_idx, b_idx, c_idx, seed],
                     [arith_img, arith_md, arith_png], api_name="dcgan_arithmetic", **heavy)  # fmt: skip

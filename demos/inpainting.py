@@ -24,7 +24,7 @@ from demos.common import notices_markdown, user_errors
 from demos.input_guard import MAX_PIXELS, InputError, guard_image
 from eval.comparison import Panel, compose_comparison
 from eval.metrics import psnr
-from models.hub import ModelUnavailable
+from models.hub import ModelUnavailable, first_time
 from models.inpainting import (
     DIP,
     GATED,
@@ -46,14 +46,16 @@ MAX_SIDE = 4096  # photos up to this stay at full resolution (methods work aroun
 MIN_SIDE = 16
 MAX_MASK_AREA = 0.99  # above this there is (almost) nothing left to fill from
 EVALUATED_AREA = 0.5  # the benchmark's largest bucket
+LAMA = "lama-big"  # catalog name of the Hub LaMa
 METHODS = {
     "Telea (OpenCV)": TELEA,
     "Navier-Stokes (OpenCV)": NAVIER_STOKES,
     "Gated-conv GAN (trained here)": GATED,
+    "LaMa (big-lama, Hub: when cached or reachable)": LAMA,
     "Harmonic fill (the GAN's starting point, no network)": HARMONIC,
     "Deep Image Prior (slow: fits a network to your photo)": DIP,
 }
-SEEDLESS = (TELEA, NAVIER_STOKES, HARMONIC)  # deterministic: the seed does not apply
+SEEDLESS = (TELEA, NAVIER_STOKES, HARMONIC, LAMA)  # deterministic: the seed does not apply
 DEFAULT_METHODS = list(METHODS)[:3]
 MAX_FILLS = 6
 TABLE_COLUMNS = ["Method", "Seed", "Weights", "Worked at (px)", "Seconds", "PSNR vs your photo (dB)",
@@ -234,7 +236,9 @@ def inpaint_photo(editor, methods: list[str], fills: int = 2, seed: float = 0,
     fast = [(m, seed) for m in chosen if m in (TELEA, NAVIER_STOKES)]
     fast += [(GATED, seed + k) for k in range(fills)] if GATED in chosen else []
     fast += [(HARMONIC, seed)] if HARMONIC in chosen else []
+    fast += [(LAMA, seed)] if LAMA in chosen else []  # Hub: the same mask, beside the gated-conv GAN
     unavailable: set[str] = set()
+    session = getattr(request, "session_hash", None)
     for i, (method, s) in enumerate(fast):
         if method in unavailable:
             continue
@@ -242,10 +246,11 @@ def inpaint_photo(editor, methods: list[str], fills: int = 2, seed: float = 0,
         try:
             r = inpaint(method, image, mask, seed=s)
         except ModelUnavailable as exc:
-            notices.append(str(exc))
+            if text := first_time(session, method, str(exc)):  # once per session per model
+                notices.append(text)
             unavailable.add(method)
             continue
-        if r.notice and r.notice not in notices:
+        if r.notice and r.notice not in notices and first_time(session, method, r.notice):
             notices.append(r.notice)
         title = r.title if method != GATED or fills == 1 else f"{r.title} #{s - seed + 1}"
         panels.append(Panel(r.image, title, _caption(r)))

@@ -19,7 +19,7 @@ from eval.comparison import (
     stack_vertical,
 )
 from eval.metrics import psnr, ssim
-from models.hub import ModelUnavailable
+from models.hub import ModelUnavailable, first_time
 from models.resample import crop_to_multiple, downscale_x4
 from models.result import PipelineResult
 from models.superres import BICUBIC, sr_model_names, upscale
@@ -33,7 +33,7 @@ MODE_COMPARE = "Compare to ground truth (downscale x4 first)"
 MAX_SIDE = {MODE_UPSCALE: 512, MODE_COMPARE: 1024}  # input sides; outputs are 4x / 1x of these
 MODELS = {
     "Trained here (embedded, small)": "embedded",
-    "ImageNet checkpoints (Hub, paper size)": "hub",
+    "ImageNet checkpoints (Hub, paper size) + Real-ESRGAN": "hub",
 }
 ZOOM = 48  # output pixels per side of the zoomed crop
 METRIC_NOTE = ("PSNR (dB) / SSIM on the Y channel (ITU-R BT.601), 4 px border cropped, Gaussian "
@@ -41,16 +41,18 @@ METRIC_NOTE = ("PSNR (dB) / SSIM on the Y channel (ITU-R BT.601), 4 px border cr
 TABLE_COLUMNS = ["Method", "Weights", "PSNR Y (dB)", "SSIM Y", "PSNR RGB (dB)", "Seconds"]
 
 
-def run_methods(lr: np.ndarray, model_set: str, notices: list[str]) -> list[PipelineResult]:
+def run_methods(lr: np.ndarray, model_set: str, notices: list[str], session: str | None = None) -> list[PipelineResult]:
+    """Every method of the set; a model's notice (fallback, unavailable) once per session."""
     results = []
     for method in [BICUBIC, *sr_model_names(model_set)]:
         try:
             r = upscale(method, lr)
         except ModelUnavailable as exc:
-            notices.append(str(exc))
+            if text := first_time(session, method, str(exc)):
+                notices.append(text)
             continue
-        if r.notice:
-            notices.append(r.notice)
+        if text := first_time(session, method, r.notice):
+            notices.append(text)
         results.append(r)
     return results
 
@@ -68,7 +70,7 @@ def zoom_panels(panels: list[Panel], results: list[PipelineResult]) -> list[Pane
     return crops
 
 
-def super_resolve(image_path, mode: str, models: str):
+def super_resolve(image_path, mode: str, models: str, request: gr.Request | None = None):
     """The tab's action: (gallery, slider pair, zoom gallery, table, notices, PNG path)."""
     if mode not in MAX_SIDE:
         raise gr.Error(f"Unknown mode {mode!r}.")
@@ -79,7 +81,7 @@ def super_resolve(image_path, mode: str, models: str):
     notices = list(guarded.notices)
     ground_truth = crop_to_multiple(guarded.array, 4) if compare else None
     lr = downscale_x4(ground_truth) if compare else guarded.array
-    results = run_methods(lr, MODELS[models], notices)
+    results = run_methods(lr, MODELS[models], notices, getattr(request, "session_hash", None))
 
     rows, panels = [], []
     if not compare:
@@ -143,9 +145,9 @@ def build_tab() -> None:
             gr.Markdown(f"<small>{METRIC_NOTE}</small>")
             download = gr.DownloadButton("Download comparison PNG", value=None)
     with gr.Row():
-        slider = gr.ImageSlider(label="Before / after: bicubic ↔ SRGAN", type="numpy",
+        slider = gr.ImageSlider(label="Before / after: bicubic ↔ the last model listed", type="numpy",
                                 max_height=480)  # fmt: skip
-        zoom = gr.Gallery(format="png", label=f"Zoom: the {ZOOM}x{ZOOM} px region where SRResNet and SRGAN "
+        zoom = gr.Gallery(format="png", label=f"Zoom: the {ZOOM}x{ZOOM} px region where the last two models "
                                 "differ most", columns=4, height=240, object_fit="contain")  # fmt: skip
     run.click(user_errors(super_resolve), [image, mode, models],
               [gallery, slider, zoom, table, notices, download], api_name="super_resolve",

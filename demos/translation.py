@@ -33,7 +33,7 @@ from demos.common import image_input, notices_markdown, user_errors
 from demos.input_guard import InputError, guard_image, whole_number
 from eval.comparison import Panel, compose_comparison
 from eval.metrics import psnr, ssim
-from models.hub import ModelUnavailable
+from models.hub import ModelUnavailable, first_time
 from models.result import PipelineResult
 from models.translation import (
     CYCLEGAN,
@@ -146,14 +146,17 @@ def write_examples(directory: Path = EXAMPLES_DIR) -> list[Path]:
 # ---------------------------------------------------------------- the tab's action
 
 
-def _run(method: str, image: np.ndarray, direction: str, notices: list[str]) -> PipelineResult | None:
+def _run(method: str, image: np.ndarray, direction: str, notices: list[str],
+         session: str | None = None) -> PipelineResult | None:  # fmt: skip
+    """A model's notice (fallback, unavailable) is shown once per session (hub.first_time)."""
     try:
         r = translate(method, image, direction)
     except ModelUnavailable as exc:
-        notices.append(str(exc))
+        if text := first_time(session, method, str(exc)):
+            notices.append(text)
         return None
-    if r.notice:
-        notices.append(r.notice)
+    if text := first_time(session, method, r.notice):
+        notices.append(text)
     return r
 
 
@@ -165,12 +168,13 @@ def _scores(image: np.ndarray, truth: np.ndarray | None) -> tuple[float | None, 
     return psnr(truth, image, y_channel=False), ssim(truth, image, y_channel=False)
 
 
-def translate_image(image, input_is: str = INPUT_AUTO, with_hub: bool = False):
+def translate_image(image, input_is: str = INPUT_AUTO, with_hub: bool = False, request: gr.Request | None = None):
     """(gallery, metrics table, notices markdown, comparison PNG path)."""
     if input_is not in (INPUT_AUTO, INPUT_DAY, INPUT_NIGHT):
         raise InputError(f"Unknown choice {input_is!r} for 'The input is'.")
     guarded = guard_image(image, max_side=MAX_SIDE, min_side=MIN_SIDE)
     notices = list(guarded.notices)
+    session = getattr(request, "session_hash", None)
     pixels = guarded.array
     scene = identify_scene(image, pixels)
     truth = None
@@ -225,12 +229,12 @@ def translate_image(image, input_is: str = INPUT_AUTO, with_hub: bool = False):
         raise ModelUnavailable("Neither translator could be loaded: " + " ".join(notices[-2:]))
     if with_hub:
         if direction == NIGHT2DAY:
-            r = _run(HUB_PIX2PIX, x, NIGHT2DAY, notices)
+            r = _run(HUB_PIX2PIX, x, NIGHT2DAY, notices, session)
             if r is not None:
                 add(r, f"{SHORT_NAMES[HUB_PIX2PIX]} (Hub): night → day", truth)
         else:
             notices.append("The Hub pix2pix (huggan/pix2pix-night2day) maps night → day only: not run on a day input.")
-        r = _run(HUB_CYCLEGAN, x, "a2b", notices)
+        r = _run(HUB_CYCLEGAN, x, "a2b", notices, session)
         if r is not None:
             add(r, f"{SHORT_NAMES[HUB_CYCLEGAN]} (Hub): horse → zebra", None)
     if truth is not None:

@@ -192,12 +192,20 @@ def inpaint(
 
         filled = deep_image_prior(small_img, small_mask, iterations, seed, counted)
         ran = done[0]
+    elif _is_lama(model):  # deterministic: the seed does not apply
+        from models.lama import inpaint_lama
+
+        filled = inpaint_lama(model, small_img, small_mask)
     else:
         filled = inpaint_gated(model, small_img, small_mask, seed)
     seconds = time.perf_counter() - t
     out = from_work(region, image, mask, filled)
     return PipelineResult(method, title, out, seconds, source, checkpoint, notice, seed=seed,
                           details={"work_size": (region.work_width, region.work_height), "iterations": ran})  # fmt: skip
+
+
+def _is_lama(model) -> bool:
+    return type(model).__name__ == "LaMaInpainter"
 
 
 def _load_learned(name: str) -> tuple[GatedInpaintGenerator, str, str | None, dict]:

@@ -18,7 +18,9 @@ BICUBIC = "bicubic"
 
 MODEL_SETS = {
     "embedded": ["srresnet-x4", "srgan-x4"],  # trained here, small
-    "hub": ["srresnet-x4-imagenet", "srgan-x4-imagenet"],  # the paper's size, ImageNet-trained
+    # the paper's size, ImageNet-trained, and the SRGAN family today (Real-ESRGAN: Hub only, listed
+    # when it loads; the tab says once per session when it cannot)
+    "hub": ["srresnet-x4-imagenet", "srgan-x4-imagenet", "esrgan-x4"],
 }
 
 
@@ -44,5 +46,6 @@ def upscale(method: str, lr: np.ndarray) -> PipelineResult:
     t = time.perf_counter()
     out = upscale_x4(loaded.model, lr)
     seconds = time.perf_counter() - t
-    return PipelineResult(method, method_title(method), out, seconds, loaded.source,
+    # the title of the model that actually ran (a Hub entry served by its embedded fallback says so)
+    return PipelineResult(method, loaded.title or method_title(method), out, seconds, loaded.source,
                           loaded.provenance(), loaded.notice)  # fmt: skip

@@ -146,7 +146,9 @@ def test_unreachable_hub_falls_back_with_notice(register, fake_cache, embedded_d
              hub=HubCheckpoint(repo_id="someone/not-cached", revision=REV))  # fmt: skip
     loaded = hub.load("offline", "hub")
     assert loaded.source == "embedded"
-    assert "someone/not-cached" in loaded.notice and "embedded" in loaded.notice
+    assert "offline mode" in loaded.notice and "embedded model 'tiny-embedded (embedded)' ran" in loaded.notice
+    assert "local_files_only" not in loaded.notice  # no library internals
+    assert loaded.attempts[0].source.startswith("someone/not-cached/") and loaded.attempts[0].kind == "offline"
 
 
 def test_missing_file_falls_back(register, fake_cache, tmp_path, embedded_dir):
@@ -165,7 +167,7 @@ def test_corrupt_safetensors_falls_back(register, fake_cache, tmp_path, embedded
     register(name="corrupt", embedded=str(embedded_dir),
              hub=HubCheckpoint(repo_id="someone/corrupt", revision=REV))  # fmt: skip
     loaded = hub.load("corrupt", "hub")
-    assert loaded.source == "embedded" and "could not be loaded" in loaded.notice
+    assert loaded.source == "embedded" and "failed its checks" in loaded.notice
 
 
 def test_hub_shape_mismatch_falls_back(register, fake_cache, tmp_path, embedded_dir):
@@ -190,13 +192,13 @@ def test_malicious_pickle_is_never_executed(register, fake_cache, tmp_path, embe
         repo_id="evil/ckpt", revision=REV, filename="ckpt.pth", format="torch",
         config={"width": 4}, state_dict_key="state_dict"))  # fmt: skip
     loaded = hub.load("evil", "hub")
-    assert loaded.source == "embedded" and "could not be loaded" in loaded.notice
+    assert loaded.source == "embedded" and "failed its checks" in loaded.notice
     assert not target.exists()
 
 
 def test_hub_only_entry_without_fallback_is_a_clear_error(register, fake_cache):
     register(name="hub-only", hub=HubCheckpoint(repo_id="someone/absent", revision=REV))
-    with pytest.raises(hub.ModelUnavailable, match="no embedded checkpoint"):
+    with pytest.raises(hub.ModelUnavailable, match="is not available"):
         hub.load("hub-only", "hub")
 
 
@@ -215,9 +217,24 @@ def test_real_catalog_entries_are_well_formed():
     for entry in catalog.CATALOG.values():
         cls = entry.model_class()  # importable under the very name the catalog gives (no stale re-export)
         assert f"{cls.__module__}:{cls.__qualname__}" == entry.cls, entry.name
-        assert callable(getattr(cls, "from_pretrained", None)), entry.name
-        if entry.hub:  # pinned to a commit (full hash or a prefix the Hub resolves), never a branch
-            assert re.fullmatch(r"[0-9a-f]{7,40}", entry.hub.revision), entry.name
+        assert callable(getattr(cls, "from_pretrained", None)) or entry.sources, entry.name
+        for src in entry.sources:
+            # pinned to a commit (full hash or a prefix the Hub resolves); a branch only where the
+            # catalog says no commit could be read offline, with the upstream file the keys came from
+            if src.pinned:
+                assert re.fullmatch(r"[0-9a-f]{7,40}", src.revision), entry.name
+            else:
+                assert src.revision == "main" and src.keys_from, entry.name
+            assert src.sha256 is None or re.fullmatch(r"[0-9a-f]{64}", src.sha256), entry.name
+            assert src.license or entry.license, entry.name
+
+
+def test_sr_mirrors_put_the_moved_weights_first():
+    for name, new in [("srresnet-x4-imagenet", "SRResNet_x4-ImageNet.pth.tar"),
+                      ("srgan-x4-imagenet", "SRGAN_x4-ImageNet.pth.tar")]:  # fmt: skip
+        sources = catalog.get_entry(name).sources
+        assert [s.repo_id for s in sources] == ["ChangyuLiu/SRGAN-PyTorch", "goodfellowliu/SRGAN-PyTorch"]
+        assert sources[0].filename == new
 
 
 def upstream_srresnet_x4_shapes() -> dict[str, tuple[int, ...]]:
@@ -248,11 +265,14 @@ def upstream_srresnet_x4_shapes() -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-@pytest.mark.parametrize("name,filename", [
-    ("srresnet-x4-imagenet", "SRResNet_x4-SRGAN_ImageNet.pth.tar"),
-    ("srgan-x4-imagenet", "SRGAN_x4-SRGAN_ImageNet.pth.tar")])  # fmt: skip
-def test_imagenet_srgan_checkpoints_load_strictly_from_fake_hub(name, filename, fake_cache, tmp_path):
+@pytest.mark.parametrize("name,mirror", [
+    ("srresnet-x4-imagenet", 0), ("srresnet-x4-imagenet", 1),
+    ("srgan-x4-imagenet", 0), ("srgan-x4-imagenet", 1)])  # fmt: skip
+def test_imagenet_srgan_checkpoints_load_strictly_from_fake_hub(name, mirror, fake_cache, tmp_path):
+    """Either mirror serves when it is the one in the cache; the result names it and its commit."""
     entry = catalog.get_entry(name)
+    src = entry.sources[mirror]
+    filename = src.filename
     torch.manual_seed(0)
     state = {}
     for key, shape in upstream_srresnet_x4_shapes().items():
@@ -262,10 +282,12 @@ def test_imagenet_srgan_checkpoints_load_strictly_from_fake_hub(name, filename, 
             state["_orig_mod." + key] = torch.rand(shape) if "running_var" in key else torch.randn(shape) * 0.02
     path = tmp_path / filename
     torch.save({"state_dict": state}, path)  # the training-checkpoint layout upstream releases
-    put_in_cache(fake_cache, entry.hub.repo_id, {filename: path}, ref=entry.hub.revision)
+    put_in_cache(fake_cache, src.repo_id, {filename: path}, ref=src.revision)
     loaded = hub.load(name, "hub")
     assert loaded.source == "hub" and loaded.notice is None
-    assert REV in loaded.origin  # the full commit the pinned prefix resolved to
+    assert loaded.origin == f"{src.repo_id}@{REV}/{filename}"  # the full commit the revision resolved to
+    assert loaded.commit == REV and loaded.title == entry.title
+    assert [a.ok for a in loaded.attempts] == [False] * mirror + [True]
     got = loaded.model.state_dict()
     assert set(got) == {k.removeprefix("_orig_mod.") for k in state}
     assert torch.equal(got["conv3.weight"], state["_orig_mod.conv3.weight"])
@@ -291,18 +313,139 @@ def test_unreachable_hub_uses_local_cache_without_network(register, fake_cache, 
              hub=HubCheckpoint(repo_id="someone/uncached", revision=REV))  # fmt: skip
     assert hub.load("cached", "hub").source == "hub"
     fallback = hub.load("uncached", "hub")
-    assert fallback.source == "embedded" and "someone/uncached" in fallback.notice
+    assert fallback.source == "embedded" and "the Hub did not answer" in fallback.notice
+    assert fallback.attempts[0].kind == "unreachable" and "someone/uncached" in fallback.attempts[0].source
 
 
 def test_reachability_probe_is_cached(monkeypatch):
+    import httpx
+
     calls = []
 
     def refuse(*args, **kwargs):
         calls.append(args)
-        raise OSError("no route")
+        raise httpx.ConnectError("no route")
 
-    monkeypatch.setattr(hub.socket, "create_connection", refuse)
+    monkeypatch.setattr(httpx, "head", refuse)
     monkeypatch.setattr(hub, "_reachable", {})
-    assert hub.hub_reachable() is False
-    assert hub.hub_reachable() is False
+    assert hub.hub_reachable(timeout=1) is False
+    assert hub.hub_reachable(timeout=1) is False
     assert len(calls) == 1
+
+
+def test_reachability_probe_counts_any_http_answer(monkeypatch):
+    import httpx
+
+    monkeypatch.setattr(httpx, "head", lambda *a, **k: httpx.Response(404))
+    monkeypatch.setattr(hub, "_reachable", {})
+    assert hub.hub_reachable(timeout=1) is True
+
+
+def test_embedded_fallback_is_named_by_the_model_that_ran(fake_cache):
+    """Offline, the ImageNet SR entries run the embedded models and say so by name."""
+    for name, ran in [("srresnet-x4-imagenet", "SRResNet (MSE)"), ("srgan-x4-imagenet", "SRGAN-MSE")]:
+        loaded = hub.load(name, "auto")
+        assert loaded.source == "embedded" and loaded.title == ran
+        assert catalog.get_entry(name).title not in (loaded.title,)
+
+
+def test_superres_pipeline_labels_what_ran(fake_cache):
+    import numpy as np
+
+    from models.superres import upscale
+
+    r = upscale("srresnet-x4-imagenet", np.zeros((8, 8, 3), np.uint8))
+    assert r.source == "embedded" and r.title == "SRResNet (MSE)" and "ImageNet" not in r.title
+
+
+def test_mirror_order_and_sha256_enforced(register, fake_cache, tmp_path, embedded_dir):
+    """The first mirror's file fails its pinned sha256; the second serves; both are recorded."""
+    cache_mixin_repo(fake_cache, tmp_path, "first/mirror", seed=5)
+    cache_mixin_repo(fake_cache, tmp_path, "second/mirror", seed=6)
+    good = hub.file_sha256(fake_cache / "models--second--mirror" / "snapshots" / REV / "model.safetensors")
+    register(name="mirrored", embedded=str(embedded_dir), sources=(
+        HubCheckpoint(repo_id="first/mirror", revision=REV, sha256="0" * 64),
+        HubCheckpoint(repo_id="second/mirror", revision=REV, sha256=good)))  # fmt: skip
+    loaded = hub.load("mirrored", "hub")
+    assert loaded.source == "hub" and loaded.origin.startswith("second/mirror@")
+    assert loaded.sha256 == good
+    assert torch.equal(loaded.model.conv.weight, seeded_tiny(4, seed=6).conv.weight)
+    first, second = loaded.attempts
+    assert not first.ok and "sha256" in first.reason and first.kind == "failed"
+    assert second.ok
+
+
+def test_key_mapping_keep_prefix_and_rename(register, fake_cache, tmp_path, embedded_dir):
+    state = {"generator." + k.replace("norm.", "bn."): v for k, v in seeded_tiny(4, seed=9).state_dict().items()}
+    state["discriminator.head.weight"] = torch.zeros(2)  # training-only part of a GAN checkpoint
+    path = tmp_path / "gan.pth"
+    torch.save({"params_ema": state}, path)
+    put_in_cache(fake_cache, "some/gan", {"gan.pth": path})
+    register(name="mapped", embedded=str(embedded_dir), hub=HubCheckpoint(
+        repo_id="some/gan", revision=REV, filename="gan.pth", format="torch", config={"width": 4},
+        state_dict_key=("params", "params_ema"), keep_prefix="generator.", rename=(("bn.", "norm."),)))  # fmt: skip
+    loaded = hub.load("mapped", "hub")
+    assert loaded.source == "hub"
+    assert torch.equal(loaded.model.norm.weight, seeded_tiny(4, seed=9).norm.weight)
+
+
+def test_notice_once_per_session_per_model(register, fake_cache, embedded_dir):
+    register(name="noisy", embedded=str(embedded_dir), hub=HubCheckpoint(repo_id="someone/absent", revision=REV))
+    loaded = hub.load("noisy", "auto")
+    assert loaded.notice
+    assert hub.notice_once("session-a", loaded) == loaded.notice
+    assert hub.notice_once("session-a", loaded) is None
+    assert hub.notice_once("session-b", loaded) == loaded.notice
+    assert hub.notice_once(None, loaded) == loaded.notice  # no session known: always told
+
+
+def test_auto_downloads_in_the_background_then_switches(register, fake_cache, tmp_path, embedded_dir,
+                                                        monkeypatch):  # fmt: skip
+    """A download slower than the request budget: the embedded model answers now, with a notice;
+    once the file is in the cache, the next request gets the Hub model."""
+    import threading
+
+    import huggingface_hub
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(hub, "hub_reachable", lambda: True)
+    monkeypatch.setattr(hub, "WAIT_SECONDS", 0.2)
+    monkeypatch.setattr(hub, "_downloads", {})
+    release = threading.Event()
+    src = tmp_path / "slow-src"
+    seeded_tiny(4, seed=11).save_pretrained(src)
+
+    def slow_download(repo_id, filename, revision=None, **kwargs):
+        release.wait(30)
+        if not (fake_cache / "models--some--slow").exists():
+            put_in_cache(fake_cache, "some/slow", {"config.json": src / "config.json",
+                                                   "model.safetensors": src / "model.safetensors"})  # fmt: skip
+        return str(fake_cache / "models--some--slow" / "snapshots" / REV / filename)
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", slow_download)
+    register(name="slow", embedded=str(embedded_dir), hub=HubCheckpoint(repo_id="some/slow", revision=REV))
+    first = hub.load("slow", "auto")
+    assert first.source == "embedded" and "downloading" in first.notice and first.pending
+    release.set()
+    for job in hub._downloads.values():
+        assert job.done.wait(10)
+    second = hub.load("slow", "auto")
+    assert second.source == "hub" and second.notice is None
+    assert torch.equal(second.model.conv.weight, seeded_tiny(4, seed=11).conv.weight)
+
+
+def test_prefetch_reports_commit_and_hash_and_fails_clearly(fake_cache, tmp_path, capsys):
+    """Offline, a cached entry 'downloads' from the cache (hf_hub_download's offline path) and is
+    reported with its commit and sha256; an uncached one fails with a non-zero exit."""
+    from models import prefetch
+
+    state = {"_orig_mod." + k: torch.zeros(s) for k, s in upstream_srresnet_x4_shapes().items()}
+    path = tmp_path / "SRResNet_x4-ImageNet.pth.tar"
+    torch.save({"state_dict": state}, path)
+    put_in_cache(fake_cache, "ChangyuLiu/SRGAN-PyTorch", {path.name: path})
+    assert prefetch.main(["srresnet-x4-imagenet", "--load"]) == 0
+    out = capsys.readouterr().out
+    assert f"ChangyuLiu/SRGAN-PyTorch/{path.name} @ {REV}" in out
+    assert hub.file_sha256(path) in out and "unpinned: pin revision" in out
+    assert prefetch.main(["srgan-x4-imagenet"]) == 1
+    assert "FAILED srgan-x4-imagenet" in capsys.readouterr().out

@@ -302,12 +302,12 @@ def test_tab_action_end_to_end(monkeypatch):
     monkeypatch.setattr(inp, "_load_learned", lambda name: (tiny_generator(), "embedded", None, None))
     img, mask = smooth_photo(48, 64), centre_mask(48, 64)
     value = {"background": img, "layers": [rgba_layer(mask)], "composite": None}
-    methods = list(tab.METHODS)  # all five, Deep Image Prior with a few iterations
+    methods = list(tab.METHODS)  # all six (LaMa gets the tiny stand-in too), Deep Image Prior with a few iterations
     outputs = list(tab.inpaint_photo(value, methods, fills=2, seed=5, iterations=20,
                                      progress=lambda *a, **k: None))  # fmt: skip
     gallery, table, notices, png = outputs[-1]
     assert len(outputs) >= 3  # fast methods, Deep Image Prior previews, final
-    assert len(gallery) == 1 + 2 + 2 + 1 + 1  # input, Telea/NS, 2 GAN fills, harmonic, DIP
+    assert len(gallery) == 1 + 2 + 2 + 1 + 1 + 1  # input, Telea/NS, 2 GAN fills, harmonic, LaMa, DIP
     assert "% of 64x48 px" in gallery[0][1]
     assert list(table["Seed"])[2:4] == [5, 6]
     assert all(table["PSNR vs your photo (dB)"] > 5)
