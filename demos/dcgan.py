@@ -12,9 +12,9 @@ import torch
 from PIL import Image
 
 from data.fashion_mnist import CLASSES
-from demos.common import enlarge_nearest, gallery_files, save_temp_png, user_errors
+from data.input_guard import InputError, seed_number, short, whole_number
+from demos.common import Dropdown, Radio, enlarge_nearest, gallery_files, save_temp_png, user_errors
 from demos.comparison import Panel, compose_comparison, stack_vertical
-from demos.input_guard import InputError, seed_number, whole_number
 from models import hub
 from models.catalog import get_entry
 from models.dcgan import generate, interpolation_latents, load_directions, sample_z
@@ -95,7 +95,7 @@ def run_arithmetic(mode: str, preset: str, a_text: str, b_text: str, c_text: str
     seed = seed_number(seed)
     if mode == MODE_PRESET:
         if preset not in PRESETS:
-            raise InputError(f"Unknown preset {preset!r}.")
+            raise InputError(f"Unknown preset {short(preset)}.")
         concepts = PRESETS[preset]
         zs = []
         for k, concept in enumerate(concepts):
@@ -113,7 +113,7 @@ def run_arithmetic(mode: str, preset: str, a_text: str, b_text: str, c_text: str
         target = {k: v for k, v in target_of(*reads).items() if reads[0][k] != reads[1][k]} or reads[2]
         concepts = reads
     else:
-        raise InputError(f"Unknown mode {mode!r}.")
+        raise InputError(f"Unknown mode {short(mode)}.")
     r = arithmetic(g, clf, *zs, target=target, seed=seed)
     panels = [Panel(r.concept_means[n], f"{n} (mean z)", f"{len(z)} exemplars")
               for n, z in zip("ABC", zs, strict=True)]  # fmt: skip
@@ -171,7 +171,7 @@ def acgan_samples(class_name: str, seed, count):
     n = whole_number(count, 1, MAX_ACGAN_SAMPLES, "number of samples")
     all_classes = class_name == "All classes"
     if not all_classes and class_name not in CLASSES:
-        raise InputError(f"Unknown class {class_name!r}; choose one of: {', '.join(CLASSES)}")
+        raise InputError(f"Unknown class {short(class_name)}; choose one of: {', '.join(CLASSES)}")
     g = hub.load("acgan-fashion").model
     judge = hub.load("fashion-classifier").model
     labels = (torch.arange(n) % 10 if all_classes else torch.full((n,), CLASSES.index(class_name)))
@@ -212,8 +212,8 @@ def build_tab() -> None:
                     "z of three exemplars; the result is decoded with four small perturbations.")  # fmt: skip
         with gr.Row():
             with gr.Column(scale=1):
-                mode = gr.Radio([MODE_PRESET, MODE_PICK], value=MODE_PRESET, label="Exemplars")
-                preset = gr.Dropdown(list(PRESETS), value=next(iter(PRESETS)), label="Preset: A − B + C")
+                mode = Radio([MODE_PRESET, MODE_PICK], value=MODE_PRESET, label="Exemplars")
+                preset = Dropdown(list(PRESETS), value=next(iter(PRESETS)), label="Preset: A − B + C")
                 with gr.Row():
                     a_idx = gr.Textbox("1, 2, 3", label="A (grid numbers)")
                     b_idx = gr.Textbox("4, 5, 6", label="B")
@@ -246,7 +246,7 @@ def build_tab() -> None:
         interp_png = gr.DownloadButton("Download interpolation PNG", value=None, size="sm")
     with gr.Accordion("AC-GAN: class-conditional Fashion-MNIST", open=True):
         with gr.Row():
-            cls = gr.Dropdown(["All classes", *CLASSES], value="All classes", label="Class")
+            cls = Dropdown(["All classes", *CLASSES], value="All classes", label="Class")
             ac_seed = gr.Number(value=0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed")
             count = gr.Slider(1, MAX_ACGAN_SAMPLES, value=20, step=1, label="Samples")
             ac_btn = gr.Button("Generate", variant="primary")

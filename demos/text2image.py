@@ -15,8 +15,10 @@ import numpy as np
 import torch
 from PIL import Image
 
+from data.input_guard import InputError, guard_image, seed_number, short, whole_number
 from data.text_scenes import COLOURS, HELD_OUT, NUMBERS, PLURALS, SIZES, SYNONYMS, vocabulary
 from demos.common import (
+    Radio,
     enlarge_nearest,
     gallery_files,
     image_input,
@@ -25,7 +27,6 @@ from demos.common import (
     user_errors,
 )
 from demos.comparison import Panel, compose_comparison, stack_vertical
-from demos.input_guard import InputError, guard_image, seed_number, whole_number
 from eval.metrics import psnr_rgb
 from models import hub
 from models.catalog import get_entry
@@ -273,7 +274,7 @@ def transfer_style(
                        "photo, a render from another program) it gives whatever z it can.")  # fmt: skip
         src_title, src_caption, recon_caption = "Source: upload", None, new[0]
     else:
-        raise InputError(f"Unknown source {source!r}; choose '{SOURCE_GRID}' or '{SOURCE_UPLOAD}'.")
+        raise InputError(f"Unknown source {short(source)}; choose '{SOURCE_GRID}' or '{SOURCE_UPLOAD}'.")
 
     with torch.inference_mode():
         z = gan.eval().style(to_signed_tensor(x[None]))
@@ -374,7 +375,7 @@ def build_tab() -> None:
     with gr.Accordion("Style transfer: z = S(x), rendered with other captions", open=True):
         with gr.Row():
             with gr.Column(scale=1):
-                source = gr.Radio(
+                source = Radio(
                     [SOURCE_GRID, SOURCE_UPLOAD], value=SOURCE_GRID, label="Source image"
                 )
                 sample_number = gr.Number(value=1, precision=0, minimum=1, maximum=MAX_SAMPLES,

@@ -35,10 +35,8 @@ def test_every_tab_builds():
 @pytest.fixture(scope="module")
 def client():
     demo = app.build_app()
-    demo.queue()
     port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
-                show_error=True)  # fmt: skip
+    app.serve(demo, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True)  # as served
     try:
         yield Client(f"http://127.0.0.1:{port}/", verbose=False)
     finally:
@@ -202,7 +200,7 @@ def test_acgan_samples_are_judged(client):
     gallery, png, summary = client.predict("Trouser", 0, 10, api_name="/acgan_samples")
     assert len(gallery) == 10 and all(item["caption"].startswith("Trouser") for item in gallery)
     assert "agrees with the requested class" in summary
-    with pytest.raises(Exception, match="(?i)unknown class|not in the list of choices"):
+    with pytest.raises(Exception, match="(?i)unknown class|not one of the choices"):
         client.predict("Spaceship", 0, 10, api_name="/acgan_samples")
 
 

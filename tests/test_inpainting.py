@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 
 import models.inpainting as inp
+from data.input_guard import InputError
 from data.masks import (
     BUCKETS,
     bucket_label,
@@ -24,7 +25,6 @@ from data.masks import (
     mask_area,
 )
 from demos import inpainting as tab
-from demos.input_guard import InputError
 from models.inpainting import (
     DIP,
     GATED,

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from demos.input_guard import InputError, guard_image
+from data.input_guard import InputError, guard_image
 
 
 def png_bytes(img: Image.Image, **kw) -> bytes:
