@@ -272,7 +272,7 @@ def short(value, limit: int = 40) -> str:
     return text if len(text) <= limit else f"{text[: limit - 12]}... ({len(text):,} chars)"
 
 
-def _finite(value) -> float | None:
+def finite_or_none(value) -> float | None:
     """The value as a finite float, or None (null, bools, text, NaN, inf, 1e308 ints...)."""
     if value is None or isinstance(value, (bool, np.bool_)):
         return None
@@ -290,7 +290,7 @@ def _finite(value) -> float | None:
 def whole_number(value, lo: int, hi: int, what: str) -> int:
     """A whole number in [lo, hi] sent by the UI or the API (null, NaN, inf, 2.5, True, "x" and
     out-of-range values get a clear InputError)."""
-    v = _finite(value)
+    v = finite_or_none(value)
     if v is None or not (v.is_integer() and lo <= v <= hi):
         raise InputError(f"{what} must be a whole number from {lo} to {hi}, got {short(value)}")
     return int(v)
@@ -298,7 +298,7 @@ def whole_number(value, lo: int, hi: int, what: str) -> int:
 
 def real_number(value, lo: float, hi: float, what: str) -> float:
     """A finite number in [lo, hi] (null, NaN, inf, True, text: InputError)."""
-    v = _finite(value)
+    v = finite_or_none(value)
     if v is None or not lo <= v <= hi:
         raise InputError(f"{what} must be a number from {lo:g} to {hi:g}, got {short(value)}")
     return v

@@ -18,7 +18,7 @@ from pathlib import Path
 import gradio as gr
 from gradio.utils import get_upload_folder
 
-from data.input_guard import InputError, short
+from data.input_guard import InputError, finite_or_none, short
 from models.hub import ModelUnavailable
 
 logger = logging.getLogger(__name__)
@@ -215,3 +215,21 @@ class Checkbox(gr.Checkbox):
         if payload is not None and not isinstance(payload, bool):
             raise gr.Error(f"{self.label or 'Checkbox'}: true or false expected, got {short(payload)}.")
         return super().preprocess(payload)
+
+
+class _FiniteNumber:
+    """gradio's Number and Slider compare and round the value before the handler sees it, so NaN,
+    inf or text end as "cannot convert float NaN to integer"; these refuse them with a message."""
+
+    def preprocess(self, payload):  # type: ignore[override]
+        if payload is not None and (isinstance(payload, str) or finite_or_none(payload) is None):
+            raise gr.Error(f"{self.label or 'Number'} must be a finite number, got {short(payload)}.")
+        return super().preprocess(payload)
+
+
+class Number(_FiniteNumber, gr.Number):
+    is_template = True  # rendered by the frontend as a plain Number
+
+
+class Slider(_FiniteNumber, gr.Slider):
+    is_template = True

@@ -13,7 +13,16 @@ from PIL import Image
 
 from data.fashion_mnist import CLASSES
 from data.input_guard import InputError, seed_number, short, whole_number
-from demos.common import Dropdown, Radio, enlarge_nearest, gallery_files, save_temp_png, user_errors
+from demos.common import (
+    Dropdown,
+    Number,
+    Radio,
+    Slider,
+    enlarge_nearest,
+    gallery_files,
+    save_temp_png,
+    user_errors,
+)
 from demos.comparison import Panel, compose_comparison, stack_vertical
 from models import hub
 from models.catalog import get_entry
@@ -203,7 +212,7 @@ def build_tab() -> None:
     )
     with gr.Accordion("DCGAN: samples and vector arithmetic", open=True):
         with gr.Row():
-            seed = gr.Number(value=0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed")
+            seed = Number(value=0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed")
             sample_btn = gr.Button("Sample 16 faces", variant="primary")
         grid = gr.Gallery(format="png", label="Samples (number: what the attribute classifier reads)", columns=8,
                           height=330, object_fit="contain", preview=False)  # fmt: skip
@@ -226,8 +235,8 @@ def build_tab() -> None:
     with gr.Accordion("DCGAN: attribute sliders and interpolation", open=True):
         with gr.Row():
             with gr.Column(scale=1):
-                index = gr.Slider(1, GRID, value=1, step=1, label="Grid sample number (with the seed above)")
-                sliders = [gr.Slider(-SLIDER_RANGE, SLIDER_RANGE, value=0.0, step=0.1, label=label)
+                index = Slider(1, GRID, value=1, step=1, label="Grid sample number (with the seed above)")
+                sliders = [Slider(-SLIDER_RANGE, SLIDER_RANGE, value=0.0, step=0.1, label=label)
                            for label in SLIDERS]  # fmt: skip
                 gr.Markdown("<small>Each slider adds a multiple of an attribute direction in z "
                             "(mean z of samples with the attribute − without, as read by the "
@@ -236,19 +245,19 @@ def build_tab() -> None:
                 moved = gr.Image(format="png", label="Moved sample", type="numpy", interactive=False, height=300)
                 moved_md = gr.Markdown()
         with gr.Row():
-            seed_a = gr.Number(value=0, precision=0, label="From: seed")
-            idx_a = gr.Number(value=1, precision=0, label="sample #")
-            seed_b = gr.Number(value=1, precision=0, label="To: seed")
-            idx_b = gr.Number(value=2, precision=0, label="sample #")
-            steps = gr.Slider(2, MAX_INTERPOLATION_STEPS, value=8, step=1, label="Steps")
+            seed_a = Number(value=0, precision=0, label="From: seed")
+            idx_a = Number(value=1, precision=0, label="sample #")
+            seed_b = Number(value=1, precision=0, label="To: seed")
+            idx_b = Number(value=2, precision=0, label="sample #")
+            steps = Slider(2, MAX_INTERPOLATION_STEPS, value=8, step=1, label="Steps")
             interp_btn = gr.Button("Interpolate")
         interp_img = gr.Image(format="png", label="Interpolation", type="numpy", interactive=False, height=200)
         interp_png = gr.DownloadButton("Download interpolation PNG", value=None, size="sm")
     with gr.Accordion("AC-GAN: class-conditional Fashion-MNIST", open=True):
         with gr.Row():
             cls = Dropdown(["All classes", *CLASSES], value="All classes", label="Class")
-            ac_seed = gr.Number(value=0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed")
-            count = gr.Slider(1, MAX_ACGAN_SAMPLES, value=20, step=1, label="Samples")
+            ac_seed = Number(value=0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed")
+            count = Slider(1, MAX_ACGAN_SAMPLES, value=20, step=1, label="Samples")
             ac_btn = gr.Button("Generate", variant="primary")
         ac_md = gr.Markdown()
         ac_gallery = gr.Gallery(format="png", label="AC-GAN samples (requested class · classifier's verdict)",

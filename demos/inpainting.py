@@ -28,7 +28,7 @@ from data.input_guard import (
 )
 from data.input_guard import layer_mask as guarded_layer_mask
 from data.masks import mask_area, mask_overlay
-from demos.common import CheckboxGroup, notices_markdown, output_path, user_errors
+from demos.common import CheckboxGroup, Number, Slider, notices_markdown, output_path, user_errors
 from demos.comparison import Panel, compose_comparison
 from eval.metrics import psnr
 from models.hub import ModelUnavailable
@@ -387,10 +387,10 @@ def build_tab() -> None:
             editor = mask_editor()
             methods = CheckboxGroup(list(METHODS), value=DEFAULT_METHODS, label="Methods")
             with gr.Row():
-                fills = gr.Slider(1, MAX_FILLS, value=2, step=1, label="Plausible fills (GAN)",
+                fills = Slider(1, MAX_FILLS, value=2, step=1, label="Plausible fills (GAN)",
                                   info="one per seed: seed, seed+1, ...")  # fmt: skip
-                seed = gr.Number(0, precision=0, label="Seed", minimum=0)
-            iterations = gr.Slider(50, 3000, value=300, step=50, label="Deep Image Prior iterations",
+                seed = Number(0, precision=0, label="Seed", minimum=0)
+            iterations = Slider(50, 3000, value=300, step=50, label="Deep Image Prior iterations",
                                    info=f"~5-8 s per 100 at {WORK_SIDE[DIP]} px on a 2-core CPU")  # fmt: skip
             with gr.Row():
                 run = gr.Button("Inpaint", variant="primary")

@@ -29,7 +29,15 @@ from data.day_night import (
     scene_params,
 )
 from data.input_guard import InputError, boolean, guard_image, short, whole_number
-from demos.common import Checkbox, Radio, image_input, notices_markdown, output_path, user_errors
+from demos.common import (
+    Checkbox,
+    Number,
+    Radio,
+    image_input,
+    notices_markdown,
+    output_path,
+    user_errors,
+)
 from demos.comparison import Panel, compose_comparison
 from eval.metrics import psnr, ssim
 from models.hub import ModelUnavailable
@@ -268,7 +276,7 @@ def build_tab() -> None:
             if examples:
                 gr.Examples(examples, inputs=image, label="Held-out scenes (never trained on; ground truth known)")
             with gr.Row():
-                scene_no = gr.Number(value=0, precision=0, minimum=0, maximum=EVAL_SCENES - 1,
+                scene_no = Number(value=0, precision=0, minimum=0, maximum=EVAL_SCENES - 1,
                                      label="Held-out scene #")  # fmt: skip
                 scene_time = Radio(["day", "night"], value="day", label="Render by")
             render = gr.Button("Render this held-out scene", size="sm")
