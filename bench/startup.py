@@ -35,7 +35,7 @@ def import_seconds() -> float:
 
 
 @contextlib.contextmanager
-def running_app(extra_env: dict[str, str] | None = None, timeout: float = 120.0,
+def running_app(extra_env: dict[str, str] | None = None, timeout: float = 300.0,
                 root: Path = ROOT, log: Path | None = None):  # fmt: skip
     """Start `python app.py` (of the checkout at `root`) on a free loopback port; yield (process,
     url, seconds to the first HTTP 200); stop it on exit. Its output goes to `log` if given."""

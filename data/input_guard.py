@@ -331,9 +331,10 @@ def some_of(values, choices, what: str, at_least: int = 1) -> list:
         values = []
     if not isinstance(values, (list, tuple)):
         raise InputError(f"{what} must be a list of choices, got {short(values)}")
-    if len(values) > len(list(choices)):
-        raise InputError(f"Too many choices of {what}: {len(values)} given, {len(list(choices))} exist.")
-    picked = [one_of(v, choices, what) for v in values]
+    options = list(choices)
+    if len(values) > 2 * len(options):  # checked before looking at each (10,000 names cost nothing)
+        raise InputError(f"Too many choices of {what}: {len(values):,} given, {len(options)} exist.")
+    picked = [one_of(v, options, what) for v in values]
     if len(picked) < at_least:
         raise InputError(f"Choose at least {'one' if at_least == 1 else at_least} {what}.")
     return list(dict.fromkeys(picked))
