@@ -29,7 +29,10 @@ _OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
 _OPENCV_PHOTOS = ["aero1.jpg", "aero3.jpg", "apple.jpg", "baboon.jpg", "basketball1.png",
                   "building.jpg", "butterfly.jpg", "fruits.jpg", "HappyFish.jpg", "home.jpg",
                   "leuvenA.jpg", "messi5.jpg", "orange.jpg", "squirrel_cls.jpg", "board.jpg",
-                  "graf1.png", "stuff.jpg", "aloeL.jpg", "rubberwhale1.png"]  # fmt: skip
+                  "graf1.png", "stuff.jpg", "aloeL.jpg", "rubberwhale1.png",
+                  # second views of real scenes above (another viewpoint, time or exposure)
+                  "basketball2.png", "leuvenB.jpg", "graf3.png", "aloeR.jpg", "rubberwhale2.png",
+                  "chicky_512.png", "ela_original.jpg"]  # fmt: skip
 
 EVAL_PHOTO_NAMES = ["astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field",
                     "immunohistochemistry", "retina", "motorcycle", "china", "flower"]  # fmt: skip
@@ -99,6 +102,9 @@ class PatchSampler:
     patch: int = 96
     max_side: int = 1024
     seed: int = 0
+    # Further copies of every photo at these fractions of max_side (more scales of the same
+    # content: finer detail per pixel, as in the held-out photos); () for one scale only.
+    extra_scales: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.paths:
@@ -112,8 +118,10 @@ class PatchSampler:
             if Path(p).stem.lower() in eval_names:
                 raise ValueError(f"{p} looks like an evaluation photo; it must not be trained on")
             img = load_photo(p, self.max_side)
-            if min(img.shape[:2]) >= self.patch:
-                self.images.append(img)
+            for scale in (1.0, *self.extra_scales):
+                copy = img if scale == 1.0 else _shrink(img, scale)
+                if min(copy.shape[:2]) >= self.patch:
+                    self.images.append(copy)
         if not self.images:
             raise ValueError(f"no photo is at least {self.patch} px on each side")
         self.rng = np.random.default_rng(self.seed)
@@ -122,15 +130,22 @@ class PatchSampler:
         self.weights = areas / areas.sum()
         logger.info("PatchSampler: %d photos, %.1f Mpx", len(self.images), areas.sum() / 1e6)
 
-    def sample(self, batch: int) -> np.ndarray:
-        """(batch, patch, patch, 3) uint8."""
+    def sample(self, batch: int, rng: np.random.Generator | None = None) -> np.ndarray:
+        """(batch, patch, patch, 3) uint8, drawn with `rng` (default: the sampler's own)."""
+        rng = rng or self.rng
         out = np.empty((batch, self.patch, self.patch, 3), dtype=np.uint8)
         for i in range(batch):
-            img = self.images[self.rng.choice(len(self.images), p=self.weights)]
-            top = self.rng.integers(0, img.shape[0] - self.patch + 1)
-            left = self.rng.integers(0, img.shape[1] - self.patch + 1)
+            img = self.images[rng.choice(len(self.images), p=self.weights)]
+            top = rng.integers(0, img.shape[0] - self.patch + 1)
+            left = rng.integers(0, img.shape[1] - self.patch + 1)
             crop = img[top : top + self.patch, left : left + self.patch]
-            if self.rng.random() < 0.5:
+            if rng.random() < 0.5:
                 crop = crop[:, ::-1]
-            out[i] = np.rot90(crop, self.rng.integers(0, 4))
+            out[i] = np.rot90(crop, rng.integers(0, 4))
         return out
+
+
+def _shrink(image: np.ndarray, scale: float) -> np.ndarray:
+    h, w = image.shape[:2]
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BICUBIC))

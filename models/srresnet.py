@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
@@ -69,11 +70,16 @@ class SRResNet(nn.Module, PyTorchModelHubMixin, library_name="pytorch", tags=HUB
         channels: int = 64,
         num_rcb: int = 16,
         upscale: int = 4,
+        bicubic_residual: bool = False,
     ) -> None:
         super().__init__()
         if upscale not in (2, 4, 8):
             raise ValueError(f"upscale must be 2, 4 or 8, got {upscale}")
         self.upscale = upscale
+        # Global residual (as in VDSR): the network adds detail to a bicubic upscale of its input
+        # instead of drawing the whole image. No parameters, so the paper's checkpoints (False)
+        # load unchanged.
+        self.bicubic_residual = bicubic_residual
         self.conv1 = nn.Sequential(nn.Conv2d(in_channels, channels, 9, 1, 4), nn.PReLU())
         self.trunk = nn.Sequential(*[_ResidualConvBlock(channels) for _ in range(num_rcb)])
         self.conv2 = nn.Sequential(
@@ -84,14 +90,20 @@ class SRResNet(nn.Module, PyTorchModelHubMixin, library_name="pytorch", tags=HUB
         )
         self.conv3 = nn.Conv2d(channels, out_channels, 9, 1, 4)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_unclamped(x).clamp(0.0, 1.0)
+    def forward(self, x: torch.Tensor, clamp: bool = True) -> torch.Tensor:
+        """clamp=False: the raw output (training uses it so the loss still has a gradient
+        outside [0, 1]; through forward, so a DDP wrapper sees the call)."""
+        out = self.forward_unclamped(x)
+        return out.clamp(0.0, 1.0) if clamp else out
 
     def forward_unclamped(self, x: torch.Tensor) -> torch.Tensor:
         """The raw output (training uses it so the loss still has a gradient outside [0, 1])."""
         head = self.conv1(x)
         body = self.conv2(self.trunk(head))
-        return self.conv3(self.upsampling(head + body))
+        out = self.conv3(self.upsampling(head + body))
+        if self.bicubic_residual:
+            out = out + F.interpolate(x, scale_factor=self.upscale, mode="bicubic", align_corners=False)
+        return out
 
 
 class SRGANDiscriminator(nn.Module, PyTorchModelHubMixin, library_name="pytorch", tags=HUB_TAGS):

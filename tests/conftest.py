@@ -4,6 +4,7 @@ import os
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("GAN_GALLERY_CURVES", "html")  # training smoke runs skip the ~5 s PNG export
 
 import huggingface_hub.constants  # noqa: E402
 import pytest  # noqa: E402

@@ -1,8 +1,6 @@
-"""DCGAN / AC-GAN: data, architectures, latent arithmetic helpers, training smoke runs."""
+"""DCGAN / AC-GAN: data, architectures, latent arithmetic helpers (their training runs: tests/test_training_generators.py)."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pytest
@@ -23,7 +21,6 @@ from models.dcgan import (
     vector_arithmetic,
 )
 from models.latent_arithmetic import check_slider, move_along, target_of
-from training.__main__ import main as train_main
 
 
 def test_faces_are_deterministic_and_attributes_show():
@@ -128,44 +125,3 @@ def test_latent_helpers():
         == {"smile": 1, "glasses": 0}
     moved = move_along(torch.zeros(4), {"smile": torch.ones(4)}, {"smile": 2.0, "unknown": 5.0})
     assert torch.equal(moved, torch.full((4,), 2.0))
-
-
-def _fake_fashion(folder, n=64):
-    rng = np.random.default_rng(0)
-    for split, count in (("train", n), ("t10k", n // 2)):
-        labels = np.arange(count) % 10
-        images = (rng.random((count, 28, 28)) * 40 + labels[:, None, None] * 20).astype(np.uint8)
-        write_idx(folder / f"{split}-images-idx3-ubyte.gz", images)
-        write_idx(folder / f"{split}-labels-idx1-ubyte.gz", labels.astype(np.uint8))
-
-
-def _losses(path):
-    import csv
-
-    rows = list(csv.DictReader(open(path)))
-    return rows
-
-
-def test_training_smoke_runs(tmp_path):
-    fashion = tmp_path / "fashion"
-    fashion.mkdir()
-    _fake_fashion(fashion)
-    common = ["--threads", "1", "--batch", "8", "--width", "4"]
-    assert train_main(["face-classifier", "--steps", "20", "--faces", "64", "--out",
-                       str(tmp_path / "clf"), *common]) == 0  # fmt: skip
-    assert train_main(["dcgan", "--steps", "20", "--faces", "64", "--out", str(tmp_path / "g"), *common]) == 0
-    assert train_main(["dcgan-directions", "--out", str(tmp_path / "g"), "--classifier", str(tmp_path / "clf"),
-                       "--threads", "1"]) == 0  # fmt: skip
-    assert train_main(["acgan", "--steps", "20", "--data", str(fashion), "--out", str(tmp_path / "ac"), *common]) == 0
-    assert train_main(["fashion-classifier", "--steps", "20", "--data", str(fashion), "--out",
-                       str(tmp_path / "fc"), *common]) == 0  # fmt: skip
-    for name in ("clf", "g", "ac", "fc"):
-        card = (tmp_path / name / "README.md").read_text()
-        assert "Command: `python -m training" in card and "Wall time" in card
-        assert (tmp_path / name / "model.safetensors").exists()
-    rows = _losses(tmp_path / "clf" / "training_log.csv")
-    assert float(rows[-1]["loss"]) < float(rows[0]["loss"])  # the classifier learned something
-    assert "Held-out accuracy" in (tmp_path / "fc" / "README.md").read_text()
-    g_rows = _losses(tmp_path / "g" / "training_log.csv")
-    assert all(math.isfinite(float(r["g_loss"])) for r in g_rows)
-    assert (tmp_path / "g" / "samples.png").exists() and (tmp_path / "ac" / "samples.png").exists()

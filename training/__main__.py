@@ -1,22 +1,42 @@
-"""`python -m training <method> [options]`: dispatch to training/<method>.py's main()."""
+"""`python -m training <method> [options]`: train one method through the engine
+(training/engine.py). `python -m training <method> --help` lists the method's options."""
+
+from __future__ import annotations
 
 import importlib
 import sys
 
+# method -> the module whose RECIPES (or, for methods not yet on the engine, main()) trains it
 METHODS = {"srresnet": "training.superres", "srgan": "training.superres",
            "dcgan": "training.dcgan", "acgan": "training.dcgan", "face-classifier": "training.dcgan",
            "fashion-classifier": "training.dcgan", "dcgan-directions": "training.dcgan",
            "inpainting": "training.inpainting", "pix2pix": "training.translation",
            "cyclegan": "training.translation", "scene-classifier": "training.translation",
-           "scene-clip": "training.text2image", "gan-int-cls": "training.text2image"}
+           "scene-clip": "training.text2image", "gan-int-cls": "training.gan_int_cls"}  # fmt: skip
+
+
+def recipe_for(method: str):
+    module = importlib.import_module(METHODS[method])
+    recipes = getattr(module, "RECIPES", {})
+    return recipes[method]() if method in recipes else None
 
 
 def main(argv: list[str]) -> int:
+    from training.config import ConfigError
+    from training.engine import train
+
     if not argv or argv[0] not in METHODS:
-        print(f"usage: python -m training {{{','.join(METHODS)}}} [options]  (add --help)")
+        print(f"usage: python -m training {{{','.join(METHODS)}}} [options]  (add --help)", file=sys.stderr)
         return 2
-    module = importlib.import_module(METHODS[argv[0]])
-    return module.main(argv)
+    recipe = recipe_for(argv[0])
+    try:
+        if recipe is None:
+            return importlib.import_module(METHODS[argv[0]]).main(argv)
+        train(recipe, argv)
+    except ConfigError as exc:
+        print(f"python -m training {argv[0]}: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":

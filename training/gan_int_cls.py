@@ -1,21 +1,39 @@
-"""GAN-INT-CLS training loop (see training/text2image.py for the method and the command)."""
+"""Train GAN-INT-CLS on the scene CLIP's text embeddings (the data and the CLIP: training/text2image.py).
+
+    python -m training gan-int-cls [--steps N] [--max-minutes M] [--clip DIR_OR_HUB_ID] [--style-minutes M]
+
+GAN-INT-CLS (Reed et al. 2016, "Generative Adversarial Text to Image Synthesis"): the frozen text
+encoder's embedding phi(t) is compressed by a learned layer and concatenated with z in G and with
+D's 4x4 feature map; the matching-aware D (GAN-CLS) scores (real, right text) as real and both
+(real, wrong text) and (fake, right text) as fake, the latter two each with weight 1/2; GAN-INT
+adds generator terms on interpolated embeddings beta*t1 + (1-beta)*t2 of two captions in the batch
+(beta = 0.5 as in the paper). The exported generator is the EMA of its weights (--ema-decay).
+After the GAN steps, the style encoder S(x) is trained with that generator frozen to regress z
+from G(z, phi(t)) (squared error), so the style of one image can be rendered with another
+caption. --clip takes another text encoder (e.g. openai/clip-vit-base-patch32 on a machine that
+has it); its name is stored in the GAN's config.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
+from torch import nn
 
 from data.text_scenes import TEMPLATES, TRAIN_SEED, caption, train_scenes
-from models.gan_int_cls import GanIntCls, MatchingAwareDiscriminator, render, seeded_z
+from models.gan_int_cls import GanIntCls, MatchingAwareDiscriminator, seeded_z
 from models.scene_clip import SceneCLIP
 from models.tensors import to_signed_tensor
-from training.common import Budget, LossLog, adversarial_step, bce, linear_decay, save_grid
-from training.text2image import DATA
+from training.config import RunConfig, option
+from training.engine import Recipe, Run, StepBatches
+from training.text2image import DATA, LIMITATIONS
 
 logger = logging.getLogger(__name__)
 
@@ -26,9 +44,27 @@ PREVIEW_CAPTIONS = ("a red ball", "two blue cubes", "three green cones", "a yell
                     "a red cone")  # fmt: skip  (the last one is a held-out combination)
 
 
-def load_text_encoder(spec: str | None) -> tuple[SceneCLIP, str]:
+@dataclass
+class GanIntClsConfig(RunConfig):
+    steps: int = option(6000, "GAN steps (each updates D, then G)", min=1)
+    batch: int = option(64, "scenes per step on each process", min=2)
+    scenes: int = option(12000, "training scenes rendered (the training split)", min=2)
+    width: int = option(32, "base channels of the generator and the discriminator", min=1)
+    lr: float = option(2e-4, "Adam learning rate of G, D and the style encoder (betas 0.5, 0.999); G and D: "
+                       "constant, then linear decay to 0 over the second half", min=0, exclusive_min=True)
+    clip: str = option("", "text encoder directory or Hub id (default: the embedded scene-clip)")
+    ema_decay: float = option(0.995, "decay of the generator's EMA copy (the exported weights)", min=0, max=1)
+    style_minutes: float = option(3.0, "style encoder training after the GAN steps: at most this many minutes (--style-steps may end it first)",
+                                  min=0, exclusive_min=True)
+    style_steps: int = option(5000, "style encoder training: at most this many steps of --batch (--style-minutes may "
+                             "end it first)", min=1)
+    preview_every: int = option(250, "steps between sample grids (samples.png) while training (0: only at the end)",
+                                min=0)
+
+
+def load_text_encoder(spec: str) -> tuple[SceneCLIP, str]:
     """The frozen text encoder and the name stored in the GAN's config."""
-    if spec is None:
+    if not spec:
         from models import hub
 
         return hub.load("scene-clip", "embedded").model, "scene-clip"
@@ -40,96 +76,144 @@ def embed_captions(clip: SceneCLIP, captions: list[str], batch: int = 512) -> to
     return torch.cat([clip.encode_text(captions[i : i + batch]) for i in range(0, len(captions), batch)])
 
 
-def train_gan_int_cls(args, log: LossLog, budget: Budget, out: Path) -> tuple[GanIntCls, dict]:
-    clip, encoder_name = load_text_encoder(args.clip)
-    clip.eval().requires_grad_(False)
-    data = train_scenes(args.scenes)
-    rng = np.random.default_rng(args.seed)
-    captions = [caption(sc, rng) for sc in data.scenes for _ in range(CAPTIONS_PER_SCENE)]
-    table = embed_captions(clip, captions).view(len(data), CAPTIONS_PER_SCENE, -1)
-    images = to_signed_tensor(data.images)
-    logger.info("embedded %d captions (%d distinct)", len(captions), len(set(captions)))
+def bce(logits: torch.Tensor, target: float) -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
 
-    width = args.width or 32
-    lr = args.lr or 2e-4
-    model = GanIntCls(text_dim=table.shape[-1], width=width, text_encoder=encoder_name)
-    g, d = model.generator, MatchingAwareDiscriminator(text_dim=table.shape[-1], width=width)
-    g.train()
-    opt_g = torch.optim.Adam(g.parameters(), lr=lr, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(d.parameters(), lr=lr, betas=(0.5, 0.999))
-    gen = torch.Generator().manual_seed(args.seed)
-    for step in budget:
-        linear_decay([opt_g, opt_d], lr, budget, step)
-        idx = torch.from_numpy(rng.integers(len(data), size=args.batch))
-        k = torch.from_numpy(rng.integers(CAPTIONS_PER_SCENE, size=args.batch))
-        x, t = images[idx], table[idx, k]
-        wrong = table[idx.roll(1), k.roll(1)]  # another scene's caption
-        fake = g(torch.randn(args.batch, model.z_dim, generator=gen), t)
-        half = args.batch // 2  # GAN-INT term on half a batch (saves a third of the generator's work)
+
+class GanIntClsRecipe(Recipe):
+    method, model_name, config = "gan-int-cls", "gan-int-cls-scenes", GanIntClsConfig
+    description = __doc__
+
+    def setup(self, run: Run) -> None:
+        cfg = run.cfg
+        self.clip, self.encoder_name = load_text_encoder(cfg.clip)
+        self.clip.eval().requires_grad_(False)  # stays on the CPU: the embeddings are computed once
+        data = train_scenes(cfg.scenes)
+        rng = np.random.default_rng(cfg.seed)
+        captions = [caption(sc, rng) for sc in data.scenes for _ in range(CAPTIONS_PER_SCENE)]
+        self.table = embed_captions(self.clip, captions).view(len(data), CAPTIONS_PER_SCENE, -1)
+        self.images = data.images  # (n, 64, 64, 3) uint8; a batch is converted when drawn
+        self.preview_text = embed_captions(self.clip, list(PREVIEW_CAPTIONS))
+        logger.info("embedded %d captions (%d distinct)", len(captions), len(set(captions)))
+        text_dim = self.table.shape[-1]
+        model = GanIntCls(text_dim=text_dim, width=cfg.width, text_encoder=self.encoder_name)
+        # The part is the whole GanIntCls (its forward is the generator) so that its EMA copy is the
+        # exported model; the style encoder is trained after the GAN steps, on that copy.
+        model.style.requires_grad_(False)
+        run.add("g", model, lr=cfg.lr, betas=(0.5, 0.999), schedule="linear-decay", ema_decay=cfg.ema_decay,
+                params=list(model.generator.parameters()))  # fmt: skip
+        run.add("d", MatchingAwareDiscriminator(text_dim=text_dim, width=cfg.width), lr=cfg.lr, betas=(0.5, 0.999),
+                schedule="linear-decay")  # fmt: skip
+        self.style_facts: dict = {}
+
+    def dataset(self, run: Run) -> StepBatches:
+        images, table, batch = self.images, self.table, run.cfg.batch
+
+        def make(rng: np.random.Generator, step: int) -> dict[str, torch.Tensor]:
+            idx = rng.integers(len(images), size=batch)
+            k = torch.from_numpy(rng.integers(CAPTIONS_PER_SCENE, size=batch))
+            i = torch.from_numpy(idx)
+            return {"x": to_signed_tensor(images[idx]), "t": table[i, k],
+                    "wrong": table[i.roll(1), k.roll(1)]}  # another scene's caption  # fmt: skip
+
+        return StepBatches(make, run.cfg.steps, run.cfg.seed, run.rank)
+
+    def train_step(self, run: Run, batch, step: int) -> dict[str, float]:
+        x, t, wrong = batch["x"], batch["t"], batch["wrong"]
+        g, d = run.parts["g"].module, run.parts["d"].module
+        b, half = x.shape[0], x.shape[0] // 2  # the GAN-INT term on half a batch
+        z_dim = run.unwrap("g").z_dim
         t_int = INTERPOLATION_BETA * t[:half] + (1 - INTERPOLATION_BETA) * t.roll(2, 0)[:half]
+        # One generator pass for both terms (batch norm sees the matching and the interpolated codes together).
+        both = g(torch.randn(b + half, z_dim, device=x.device), torch.cat([t, t_int]))
+        fake, fake_int = both[:b], both[b:]
 
-        def d_loss():
-            real_right, real_wrong, fake_right = d(x, t), d(x, wrong), d(fake.detach(), t)
-            loss = bce(real_right, 1.0) + 0.5 * (bce(real_wrong, 0.0) + bce(fake_right, 0.0))
-            return loss, {"d": loss.item(), "d_real_right": torch.sigmoid(real_right).mean().item(),
-                          "d_real_wrong": torch.sigmoid(real_wrong).mean().item(),
-                          "d_fake": torch.sigmoid(fake_right).mean().item()}  # fmt: skip
+        real_right, real_wrong, fake_right = d(x, t), d(x, wrong), d(fake.detach(), t)
+        d_loss = bce(real_right, 1.0) + 0.5 * (bce(real_wrong, 0.0) + bce(fake_right, 0.0))
+        run.update("d", d_loss)
 
-        def g_loss():
-            cls = bce(d(fake, t), 1.0)
-            fake_int = g(torch.randn(half, model.z_dim, generator=gen), t_int)
-            interp = bce(d(fake_int, t_int), 1.0)  # GAN-INT: no real image exists for t_int
-            return cls + interp, {"g_cls": cls.item(), "g_int": interp.item()}
+        d.requires_grad_(False)
+        cls = bce(d(fake, t), 1.0)
+        interp = bce(d(fake_int, t_int), 1.0)  # GAN-INT: no real image exists for t_int
+        run.update("g", cls + interp)
+        d.requires_grad_(True)
+        if run.cfg.preview_every and (step + 1) % run.cfg.preview_every == 0 and run.is_main:
+            self.save_preview(run.parts["g"].ema.module, run.out / "samples.png")
+        return {"d": d_loss.item(), "d_real_right": torch.sigmoid(real_right).mean().item(),
+                "d_real_wrong": torch.sigmoid(real_wrong).mean().item(),
+                "d_fake": torch.sigmoid(fake_right).mean().item(), "g_cls": cls.item(), "g_int": interp.item(),
+                "lr": run.lr("g")}  # fmt: skip
 
-        log.add(step, **adversarial_step(g_loss, d_loss, opt_g, opt_d, d))
-        if (step + 1) % 250 == 0:  # a preview while it runs (overwritten by the final one)
-            g.eval()
-            save_preview(model, clip, out / "samples.png")
-            g.train()
-    gan_steps, gan_seconds = budget.done, log.elapsed
+    def export(self, run: Run) -> nn.Module:
+        model = run.parts["g"].ema.module
+        self.train_style_encoder(run, model)
+        return model.cpu()
 
-    # Style encoder: G frozen, regress z from G(z, phi(t)).
-    g.eval().requires_grad_(False)
-    model.style.train()
-    opt_s = torch.optim.Adam(model.style.parameters(), lr=lr, betas=(0.5, 0.999))
-    s_start, s_steps, s_losses = time.time(), 0, []
-    while time.time() - s_start < 60 * args.style_minutes:
-        z = torch.randn(args.batch, model.z_dim, generator=gen)
-        t = table[torch.from_numpy(rng.integers(len(data), size=args.batch)),
-                  torch.from_numpy(rng.integers(CAPTIONS_PER_SCENE, size=args.batch))]  # fmt: skip
-        with torch.no_grad():
-            x = g(z, t)
-        loss = F.mse_loss(model.style(x), z)
-        opt_s.zero_grad(set_to_none=True)
-        loss.backward()
-        opt_s.step()
-        s_losses.append(loss.item())
-        s_steps += 1
-        if s_steps % 50 == 0:
-            logger.info("style step %d  mse=%.4f", s_steps, float(np.mean(s_losses[-50:])))
-    model.eval()
-    save_preview(model, clip, out / "samples.png")
-    style_mse = float(np.mean(s_losses[-50:])) if s_losses else float("nan")
-    info = {"data": DATA.format(n=args.scenes, seed=TRAIN_SEED) + f" ({CAPTIONS_PER_SCENE} captions per scene "
-                    f"embedded once with the frozen text encoder '{encoder_name}')",
-            "details": (f"GAN-CLS + GAN-INT (beta {INTERPOLATION_BETA}, on half of each batch): generator (batch norm) and "
-                        f"matching-aware discriminator (spectral norm, minibatch-deviation channel), "
-                        f"both of width {width}; text embedding ({table.shape[-1]}-d) compressed to "
-                        f"128 by FC + leaky ReLU; z 100-d; BCE; D's wrong-text and fake terms weighted 1/2; "
-                        f"Adam lr {lr:g} betas (0.5, 0.999), constant then linear decay to 0; "
-                        f"{gan_steps} GAN steps in {gan_seconds / 60:.1f} min, then the style encoder S(x) for "
-                        f"{s_steps} steps ({args.style_minutes:g} min, batch {args.batch}) with G frozen, final "
-                        f"z-regression MSE {style_mse:.3f} (1.0 = predicting 0)"),
-            "summary": ("GAN-INT-CLS (Reed et al. 2016) text-to-image generator and style encoder S(x), 64x64, "
-                        f"trained here on captioned procedural scenes with the text encoder '{encoder_name}'. "
-                        "The discriminator is not saved."),
-            "style_mse": style_mse, "gan_steps": gan_steps, "templates": list(TEMPLATES),
-            "tags": ["gan-int-cls", "text-to-image", "gan-gallery"]}  # fmt: skip
-    return model, info
+    def train_style_encoder(self, run: Run, model: GanIntCls) -> None:
+        """S(x) regresses z from G(z, phi(t)) with the (EMA) generator frozen, for --style-steps or
+        --style-minutes, whichever ends first. A short phase after the GAN steps; not resumable."""
+        cfg, device = run.cfg, run.device
+        model.generator.eval()
+        model.style.train().requires_grad_(True)
+        opt = torch.optim.Adam(model.style.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
+        gen = torch.Generator(device=device).manual_seed(cfg.seed)
+        rng = np.random.default_rng([cfg.seed, 1])
+        start, losses = time.time(), []
+        while len(losses) < cfg.style_steps and time.time() - start < 60 * cfg.style_minutes:
+            idx = rng.integers(len(self.table), size=cfg.batch)
+            k = rng.integers(CAPTIONS_PER_SCENE, size=cfg.batch)
+            t = self.table[torch.from_numpy(idx), torch.from_numpy(k)].to(device)
+            z = torch.randn(cfg.batch, model.z_dim, generator=gen, device=device)
+            with torch.no_grad():
+                x = model.generator(z, t)
+            loss = F.mse_loss(model.style(x), z)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            if len(losses) % 50 == 0:
+                logger.info("style step %d  mse=%.4f", len(losses), float(np.mean(losses[-50:])))
+        model.eval().requires_grad_(False)
+        self.style_facts = {"steps": len(losses), "seconds": time.time() - start,
+                            "mse": float(np.mean(losses[-50:])) if losses else float("nan")}  # fmt: skip
+
+    @torch.no_grad()
+    def save_preview(self, model: GanIntCls, path: Path, n: int = 8) -> None:
+        """Rows: the preview captions (the last is a held-out combination); columns: seeds 0..n-1."""
+        device = next(model.parameters()).device
+        was_training = model.training
+        model.eval()
+        rows = [model(seeded_z(list(range(n)), model.z_dim).to(device), t.expand(n, -1).to(device))
+                for t in self.preview_text.split(1)]  # fmt: skip
+        model.train(was_training)
+        x = torch.cat(rows).clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8).cpu()
+        grid = x.view(len(rows), n, 3, 64, 64).permute(0, 3, 1, 4, 2).reshape(len(rows) * 64, n * 64, 3)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(grid.numpy()).save(path)
+
+    def after_export(self, run: Run, model: nn.Module, out: Path) -> None:
+        self.save_preview(model, out / "samples.png")
+
+    def card_info(self, run: Run) -> dict:
+        cfg, style = run.cfg, self.style_facts
+        text_dim = self.table.shape[-1]
+        return {
+            "data": DATA.format(n=cfg.scenes, seed=TRAIN_SEED) + f" ({CAPTIONS_PER_SCENE} captions per scene embedded "
+                    f"once with the frozen text encoder '{self.encoder_name}')",
+            "details": f"GAN-CLS + GAN-INT (beta {INTERPOLATION_BETA}, on half of each batch, in the same generator "
+                       f"pass): generator (batch norm) and matching-aware discriminator (spectral norm, "
+                       f"minibatch-deviation channel), both of width {cfg.width}; text embedding ({text_dim}-d) "
+                       f"compressed to 128 by FC + leaky ReLU; z 100-d; BCE; D's wrong-text and fake terms weighted "
+                       f"1/2; Adam lr {cfg.lr:g} betas (0.5, 0.999), constant then linear decay to 0; {run.step} GAN "
+                       f"steps in {run.elapsed / 60:.1f} min, then the style encoder S(x) for {style['steps']} steps "
+                       f"({style['seconds'] / 60:.1f} min, batch {cfg.batch}) with the EMA generator frozen, final "
+                       f"z-regression MSE {style['mse']:.3f} (1.0 = predicting 0)",
+            "summary": "GAN-INT-CLS (Reed et al. 2016) text-to-image generator and style encoder S(x), 64x64, trained "
+                       f"here on captioned procedural scenes with the text encoder '{self.encoder_name}'. The "
+                       "discriminator is not saved.",
+            "style_mse": style["mse"], "gan_steps": run.step, "templates": list(TEMPLATES),
+            "limitations": LIMITATIONS, "tags": ["gan-int-cls", "text-to-image", "gan-gallery"],
+        }  # fmt: skip
 
 
-def save_preview(model: GanIntCls, clip: SceneCLIP, path: Path, n: int = 8) -> None:
-    """Rows: the preview captions (the last is a held-out combination); columns: seeds 0..n-1."""
-    t = embed_captions(clip, list(PREVIEW_CAPTIONS))
-    z = seeded_z(list(range(n)), model.z_dim)
-    save_grid(np.concatenate([render(model, z, t[i : i + 1]) for i in range(len(t))]), path, cols=n)
+RECIPES = {"gan-int-cls": GanIntClsRecipe}

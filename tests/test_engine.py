@@ -1,0 +1,189 @@
+"""The training engine: generated configs refuse bad values, a paused run resumes exactly, two
+CPU processes train together, and the SR recipes learn and export loadable checkpoints."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+from models.cards import write_model_card
+from models.srresnet import SRResNet
+from training.__main__ import main as train_main
+from training.config import ConfigError, parse_config
+from training.superres import SRGANRecipe, SRResNetConfig, VGGContentLoss
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def photo_dir(tmp_path):
+    rng = np.random.default_rng(0)
+    d = tmp_path / "photos"
+    d.mkdir()
+    yy, xx = np.mgrid[0:96, 0:128]
+    for i in range(3):
+        base = np.stack([np.sin(xx / (5 + i)), np.cos(yy / (7 + i)), np.sin((xx + yy) / 9)], -1)
+        img = ((base + 1) * 110 + rng.normal(0, 4, base.shape)).clip(0, 255).astype(np.uint8)
+        Image.fromarray(img).save(d / f"p{i}.png")
+    return d
+
+
+def read_log(path: Path) -> list[dict]:
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def tiny_sr(photo_dir: Path, out: Path, *extra: str) -> list[str]:
+    return ["srresnet", "--data", str(photo_dir), "--patch", "32", "--batch", "4", "--channels", "8",
+            "--blocks", "1", "--threads", "1", "--extra-scales=", "--log-every", "1", "--out", str(out), *extra]  # fmt: skip
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--lr", "0"], "--lr must be greater than 0"),
+    (["--steps", "0"], "--steps must be at least 1"),
+    (["--steps", "2.5"], "--steps takes a whole number"),
+    (["--loss", "huber"], "--loss must be one of l1, mse"),
+    (["--patch", "40"], "--patch must be a multiple of 16"),
+    (["--lr", "nan"], "--lr must be a finite number"),
+    (["--seed", str(2**31)], "--seed must be at most"),
+    (["--bogus", "1"], "unknown option(s) --bogus 1"),
+    (["--extra-scales", "2"], "--extra-scales must lie in"),
+])  # fmt: skip
+def test_config_refuses_bad_values(args, message):
+    with pytest.raises(ConfigError, match=None) as info:
+        parse_config(SRResNetConfig, args)
+    assert message in str(info.value)
+
+
+def test_config_keeps_given_values_and_defaults():
+    cfg = parse_config(SRResNetConfig, ["--lr", "2e-4", "--no-bicubic-residual"])
+    assert cfg.lr == 2e-4 and cfg.bicubic_residual is False and cfg.steps == SRResNetConfig.steps
+
+
+def test_command_line_refusal_exits_2_with_message(capsys):
+    assert train_main(["srresnet", "--lr", "0"]) == 2
+    assert "--lr must be greater than 0" in capsys.readouterr().err
+
+
+def test_srresnet_learns_and_exports(photo_dir, tmp_path):
+    out = tmp_path / "sr"
+    assert train_main(tiny_sr(photo_dir, out, "--steps", "120", "--lr", "3e-3")) == 0
+    rows = read_log(out / "training_log.csv")
+    first, last = np.mean([float(r["l1"]) for r in rows[:10]]), np.mean([float(r["l1"]) for r in rows[-10:]])
+    assert last < 0.6 * first, (first, last)
+    model = SRResNet.from_pretrained(out, strict=True)
+    assert model.bicubic_residual is True
+    card = (out / "README.md").read_text()
+    assert "Seed: 0" in card and "--steps 120" in card and "Device: CPU x 1 process" in card
+    assert "license: mit" in card and (out / "loss_curve.png").is_file() or (out / "loss_curve.html").is_file()
+    meta = json.loads((out / "training_meta.json").read_text())
+    assert meta["steps"] == 120 and meta["config"]["lr"] == 3e-3
+    state = torch.load(out / "state.pt", weights_only=True)  # the full state reads without pickle code
+    assert state["step"] == 120 and set(state["parts"]["g"]) == {"module", "optimizer", "scheduler"}
+
+
+def test_paused_run_resumes_exactly(photo_dir, tmp_path):
+    """K steps, pause, --resume, K more: the same losses and weights as 2K uninterrupted steps."""
+    full, paused = tmp_path / "full", tmp_path / "paused"
+    assert train_main(tiny_sr(photo_dir, full, "--steps", "8")) == 0
+    assert train_main(tiny_sr(photo_dir, paused, "--steps", "8", "--stop-after", "4")) == 0
+    assert not (paused / "model.safetensors").exists()  # paused, not finished
+    assert len(read_log(paused / "training_log.csv")) == 4
+    assert train_main(tiny_sr(photo_dir, paused, "--steps", "8", "--resume", str(paused))) == 0
+    a, b = read_log(full / "training_log.csv"), read_log(paused / "training_log.csv")
+    assert [r["l1"] for r in a] == [r["l1"] for r in b] and [r["lr"] for r in a] == [r["lr"] for r in b]
+    wa = SRResNet.from_pretrained(full).state_dict()
+    wb = SRResNet.from_pretrained(paused).state_dict()
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_resume_refuses_a_changed_run(photo_dir, tmp_path):
+    out = tmp_path / "r"
+    assert train_main(tiny_sr(photo_dir, out, "--steps", "4", "--stop-after", "2")) == 0
+    with pytest.raises(ConfigError, match="differ from the saved run: lr"):
+        from training.engine import run_recipe
+        from training.superres import SRResNetRecipe
+
+        cfg = parse_config(SRResNetConfig, tiny_sr(photo_dir, out, "--steps", "4", "--lr", "1e-2",
+                                                   "--resume", str(out))[1:])  # fmt: skip
+        run_recipe(SRResNetRecipe(), cfg, ["srresnet"])
+
+
+def test_srgan_vgg54_content_loss_with_a_stand_in(photo_dir, tmp_path, monkeypatch):
+    """With VGG features available the SRGAN run uses the VGG content loss and says so (a tiny
+    random conv stack stands in for ImageNet VGG19, which cannot be had offline)."""
+    sr = tmp_path / "sr"
+    assert train_main(tiny_sr(photo_dir, sr, "--steps", "20")) == 0
+    torch.manual_seed(0)
+    stand_in = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3, stride=2, padding=1))
+    monkeypatch.setattr(SRGANRecipe, "content_features", stand_in)
+    gan = tmp_path / "gan"
+    args = ["srgan", "--data", str(photo_dir), "--patch", "32", "--batch", "4", "--d-channels", "4", "--threads", "1",
+            "--extra-scales=", "--log-every", "1", "--steps", "6", "--init", str(sr), "--out", str(gan)]  # fmt: skip
+    assert train_main(args) == 0
+    card = (gan / "README.md").read_text()
+    assert "VGG54" in card and "SRGAN-MSE" not in card and "EMA of the generator" in card
+    rows = read_log(gan / "training_log.csv")
+    assert {"d_loss", "g_adv", "content"} <= set(rows[0])
+    SRResNet.from_pretrained(gan, strict=True)
+    # and the loss itself: zero for identical images, positive otherwise
+    loss = VGGContentLoss(stand_in)
+    x = torch.rand(2, 3, 16, 16)
+    assert loss(x, x).item() == 0.0 and loss(x, x.flip(-1)).item() > 0
+
+
+def test_srgan_without_vgg_is_named_srgan_mse(photo_dir, tmp_path):
+    sr, gan = tmp_path / "sr", tmp_path / "gan"
+    assert train_main(tiny_sr(photo_dir, sr, "--steps", "4")) == 0
+    args = ["srgan", "--data", str(photo_dir), "--patch", "32", "--batch", "2", "--d-channels", "4", "--threads", "1",
+            "--extra-scales=", "--steps", "3", "--vgg", "pixel", "--init", str(sr), "--out", str(gan)]  # fmt: skip
+    assert train_main(args) == 0
+    assert "SRGAN-MSE" in (gan / "README.md").read_text()
+
+
+@pytest.mark.skipif(shutil.which("accelerate") is None and not (Path(sys.executable).parent / "accelerate").exists(),
+                    reason="accelerate CLI not installed")  # fmt: skip
+def test_two_cpu_processes_train_and_save(photo_dir, tmp_path):
+    """Two CPU processes under accelerate's launcher (torchrun underneath; with no GPU the engine
+    joins them over gloo): both train, one checkpoint is written, it loads strictly, and the card
+    records two processes. (`accelerate launch --cpu` alone starts one process unless MPI is
+    installed.)"""
+    out = tmp_path / "ddp"
+    launcher = Path(sys.executable).parent / "accelerate"
+    cmd = [str(launcher) if launcher.exists() else "accelerate", "launch", "--multi_gpu", "--num_processes", "2",
+           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "training",
+           *tiny_sr(photo_dir, out, "--steps", "6")]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    SRResNet.from_pretrained(out, strict=True)
+    meta = json.loads((out / "training_meta.json").read_text())
+    assert meta["processes"] == 2 and "num_processes=2" in meta["accelerate"]
+    assert len(read_log(out / "training_log.csv")) == 6
+
+
+def test_card_writer_keeps_and_replaces_evaluation(tmp_path):
+    meta = {"name": "m", "summary": "A model.", "command": "python -m training x", "seed": 3, "data": "d",
+            "steps": 5, "batch": 2, "details": "Adam", "wall_seconds": 60.0, "machine": "cpu",
+            "date": "2026-12-01", "parameters": 1234, "tags": ["t"], "limitations": "small"}  # fmt: skip
+    write_model_card(tmp_path, meta, evaluation="| a | b |\n|---|---|\n| 1 | 2 |")
+    write_model_card(tmp_path)  # re-rendered from the stored facts: the evaluation stays
+    text = (tmp_path / "README.md").read_text()
+    assert text.count("## Evaluation") == 1 and "| 1 | 2 |" in text and "Parameters: 1,234" in text
+    write_model_card(tmp_path, evaluation="new numbers")
+    text = (tmp_path / "README.md").read_text()
+    assert "new numbers" in text and "| 1 | 2 |" not in text
+    from huggingface_hub import ModelCard
+
+    assert ModelCard.load(tmp_path / "README.md").data.tags == ["t"]

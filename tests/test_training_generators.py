@@ -1,0 +1,240 @@
+"""The generator methods and their judges on the training engine: dcgan, acgan, face-classifier,
+fashion-classifier, dcgan-directions (training/dcgan.py), pix2pix, cyclegan, scene-classifier
+(training/translation.py). Tiny seeded runs through `python -m training`'s main: the loss moves the
+way training should move it, the exported checkpoint loads strictly (the EMA generator for a GAN),
+the card names the command, seed and weights; a paused and resumed run equals an uninterrupted
+one exactly; refused options change nothing. (tests/conftest.py sets GAN_GALLERY_CURVES=html: the
+engine then writes loss_curve.html, skipping the static export.)"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from data.faces import BINARY_ATTRIBUTES, CATEGORICAL_ATTRIBUTES
+from data.fashion_mnist import write_idx
+from models.classifiers import FaceAttributeClassifier, FashionClassifier
+from models.cyclegan import CycleGAN
+from models.dcgan import DIRECTIONS_FILE, ACGANGenerator, DCGANGenerator
+from models.pix2pix import Pix2PixPair
+from models.scene_features import SceneClassifier
+from training.__main__ import main as train_main
+from training.dcgan import attribute_directions
+
+FAST = ["--threads", "1", "--seed", "0"]
+
+
+@pytest.fixture(scope="module")
+def fashion(tmp_path_factory) -> Path:
+    """Fashion-MNIST-shaped IDX files: 64 training and 32 test images whose brightness says the class."""
+    folder = tmp_path_factory.mktemp("fashion")
+    rng = np.random.default_rng(0)
+    for split, count in (("train", 64), ("t10k", 32)):
+        labels = np.arange(count) % 10
+        images = (rng.random((count, 28, 28)) * 40 + labels[:, None, None] * 20).astype(np.uint8)
+        write_idx(folder / f"{split}-images-idx3-ubyte.gz", images)
+        write_idx(folder / f"{split}-labels-idx1-ubyte.gz", labels.astype(np.uint8))
+    return folder
+
+
+def _rows(directory: Path) -> list[dict[str, float]]:
+    with open(directory / "training_log.csv") as f:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def _card(directory: Path, argv: list[str], ema: bool) -> str:
+    card = (directory / "README.md").read_text()
+    assert f"- Command: `python -m training {' '.join(argv)}`" in card
+    assert "- Seed: 0" in card and "Wall time" in card and "loss_curve.html" in card
+    assert ("- Weights: EMA of the generator's weights (decay 0.999)" in card) is ema
+    assert (directory / "loss_curve.html").exists()
+    return card
+
+
+def _exports_ema(directory: Path, model: torch.nn.Module) -> None:
+    """The exported weights are the EMA copy saved in the run's state, not the last trained ones."""
+    state = torch.load(directory / "state.pt", map_location="cpu", weights_only=True)["parts"]["g"]
+    ema = {k.removeprefix("module."): v for k, v in state["ema"].items() if k.startswith("module.")}
+    exported = model.state_dict()
+    assert set(exported) == set(ema)
+    assert all(torch.equal(exported[k], ema[k]) for k in exported)
+    trained = state["module"]
+    assert any(not torch.equal(trained[k], ema[k]) for k in ema if ema[k].is_floating_point())
+
+
+def _run(argv: list[str]) -> list[str]:
+    assert train_main(argv) == 0
+    return argv
+
+
+# --- training/dcgan.py --------------------------------------------------------------------------
+
+
+def test_dcgan_trains_exports_its_ema_generator_and_samples(tmp_path):
+    out = tmp_path / "dcgan"
+    argv = _run(["dcgan", "--steps", "16", "--faces", "64", "--batch", "8", "--width", "4", "--log-every", "8",
+                 *FAST, "--out", str(out)])  # fmt: skip
+    first, last = _rows(out)
+    assert first["d_loss"] > last["d_loss"] + 0.05  # the discriminator learns to tell the faces from G's
+    assert all(math.isfinite(r["g_loss"]) for r in (first, last))
+    g = DCGANGenerator.from_pretrained(out, strict=True)
+    assert g.z_dim == 100 and g.net[0].out_channels == 4 * 8
+    _exports_ema(out, g)
+    assert "width 4" in _card(out, argv, ema=True)
+    assert (out / "samples.png").exists()
+
+
+def test_acgan_trains_and_exports_its_ema_generator(tmp_path, fashion):
+    out = tmp_path / "acgan"
+    argv = _run(["acgan", "--steps", "16", "--data", str(fashion), "--batch", "8", "--width", "4", "--log-every", "8",
+                 "--conditioning", "concat", *FAST, "--out", str(out)])  # fmt: skip
+    first, last = _rows(out)
+    assert first["d_adv"] > last["d_adv"] + 0.05
+    g = ACGANGenerator.from_pretrained(out, strict=True)
+    assert g.conditioning == "concat" and g.num_classes == 10
+    _exports_ema(out, g)
+    assert "64 real 28x28 photos" in _card(out, argv, ema=True)
+    assert (out / "samples.png").exists()
+
+
+def test_face_classifier_then_dcgan_directions(tmp_path):
+    clf_dir, g_dir = tmp_path / "clf", tmp_path / "g"
+    argv = _run(["face-classifier", "--steps", "16", "--faces", "64", "--test-faces", "16", "--batch", "16",
+                 "--width", "4", "--log-every", "8", *FAST, "--out", str(clf_dir)])  # fmt: skip
+    first, last = _rows(clf_dir)
+    assert first["loss"] > last["loss"] + 0.1
+    clf = FaceAttributeClassifier.from_pretrained(clf_dir, strict=True)
+    card = _card(clf_dir, argv, ema=False)
+    assert "Held-out accuracy on 16 fresh renders (seed 2001): smile" in card
+    _run(["dcgan", "--steps", "2", "--faces", "16", "--batch", "4", "--width", "4", *FAST, "--out", str(g_dir)])
+    assert train_main(["dcgan-directions", "--out", str(g_dir), "--classifier", str(clf_dir), "--samples", "64",
+                       "--threads", "1"]) == 0  # fmt: skip
+    g = DCGANGenerator.from_pretrained(g_dir, strict=True)
+    saved = load_file(g_dir / DIRECTIONS_FILE)
+    assert saved.keys() == attribute_directions(g, clf, n=64, seed=0).keys()
+    assert all(v.shape == (100,) for v in saved.values())
+
+
+def test_attribute_directions_on_a_known_answer():
+    """A 'generator' that shows z and a classifier that calls a face smiling when z_0 > 0: the smile
+    direction is E[z | z_0 > 0] - E[z | z_0 <= 0] = 2 sqrt(2 / pi) e_0."""
+
+    class Identity(torch.nn.Module):
+        z_dim = 100
+
+        def forward(self, z):
+            return z
+
+    class Z0Smiles:
+        heads = [*BINARY_ATTRIBUTES, *CATEGORICAL_ATTRIBUTES]
+
+        def predict(self, x):
+            out = {k: torch.zeros(len(x), dtype=torch.long) for k in CATEGORICAL_ATTRIBUTES}  # all the first value
+            out.update({k: torch.zeros(len(x)) for k in BINARY_ATTRIBUTES})  # nobody has it
+            out["smile"] = (x[:, 0] > 0).float()
+            return out
+
+    directions = attribute_directions(Identity(), Z0Smiles(), n=4096, seed=0)
+    assert set(directions) == {"smile"}  # the other attributes: all or none of the samples, no direction
+    smile = directions["smile"]
+    assert smile[0].item() == pytest.approx(2 * math.sqrt(2 / math.pi), abs=0.08)
+    assert smile[1:].abs().max().item() < 0.15
+
+
+def test_fashion_classifier_trains_and_reports_accuracy(tmp_path, fashion):
+    out = tmp_path / "fc"
+    argv = _run(["fashion-classifier", "--steps", "16", "--data", str(fashion), "--batch", "16", "--width", "4",
+                 "--log-every", "8", *FAST, "--out", str(out)])  # fmt: skip
+    first, last = _rows(out)
+    assert first["loss"] > last["loss"] + 0.05
+    FashionClassifier.from_pretrained(out, strict=True)
+    assert "Held-out accuracy on the 32 real test photos: accuracy" in _card(out, argv, ema=False)
+
+
+# --- training/translation.py --------------------------------------------------------------------
+
+SCENES = ["--size", "32", "--scenes", "8", "--batch", "2", "--width", "4", "--disc-width", "4"]
+
+
+def test_pix2pix_trains_and_exports_its_ema_generators(tmp_path):
+    out = tmp_path / "p2p"
+    argv = _run(["pix2pix", "--steps", "8", "--depth", "5", *SCENES, "--log-every", "4", *FAST, "--out", str(out)])
+    first, last = _rows(out)
+    l1 = [r["day2night_l1"] + r["night2day_l1"] for r in (first, last)]
+    assert l1[0] > l1[1] + 0.05  # the paired L1 falls
+    model = Pix2PixPair.from_pretrained(out, strict=True)
+    assert model.image_size == 32 and model.day_to_night.depth == 5
+    _exports_ema(out, model)
+    assert "constant then linear decay to 0" in _card(out, argv, ema=True)
+    assert (out / "samples.png").exists()
+
+
+def test_cyclegan_trains_and_exports_its_ema_generators(tmp_path):
+    out = tmp_path / "cyc"
+    argv = _run(["cyclegan", "--steps", "8", "--blocks", "1", "--pool", "3", *SCENES, "--log-every", "4", *FAST,
+                 "--out", str(out)])  # fmt: skip
+    first, last = _rows(out)
+    assert first["d_day"] + first["d_night"] > last["d_day"] + last["d_night"] + 0.1
+    assert all(math.isfinite(r[k]) for r in (first, last) for k in ("cycle_day", "cycle_night", "identity"))
+    model = CycleGAN.from_pretrained(out, strict=True)
+    assert model.image_size == 32 and not hasattr(model, "D_A")
+    _exports_ema(out, model)
+    assert "3-image history pool" in _card(out, argv, ema=True)
+
+
+def test_cyclegan_paused_and_resumed_equals_one_run(tmp_path):
+    """K steps, --resume, K more: the same losses and the same exported weights as 2K steps in one go
+    (history pools included: they are part of the saved state)."""
+    common = ["cyclegan", "--steps", "6", "--blocks", "1", "--pool", "3", *SCENES, "--log-every", "1", *FAST]
+    _run([*common, "--out", str(tmp_path / "whole")])
+    paused = tmp_path / "paused"
+    _run([*common, "--stop-after", "3", "--out", str(paused)])
+    assert len(_rows(paused)) == 3 and not (paused / "model.safetensors").exists()
+    _run([*common, "--resume", str(paused), "--out", str(paused)])
+    whole, resumed = _rows(tmp_path / "whole"), _rows(paused)
+    assert [r["step"] for r in resumed] == [1, 2, 3, 4, 5, 6]
+    for a, b in zip(whole, resumed, strict=True):
+        assert {k: v for k, v in a.items() if k != "seconds"} == {k: v for k, v in b.items() if k != "seconds"}
+    w, r = load_file(tmp_path / "whole" / "model.safetensors"), load_file(paused / "model.safetensors")
+    assert w.keys() == r.keys() and all(torch.equal(w[k], r[k]) for k in w)
+
+
+def test_scene_classifier_trains_and_reports_accuracy(tmp_path):
+    out = tmp_path / "sc"
+    argv = _run(["scene-classifier", "--steps", "16", "--size", "32", "--scenes", "16", "--test-scenes", "8",
+                 "--batch", "16", "--width", "4", "--log-every", "8", *FAST, "--out", str(out)])  # fmt: skip
+    first, last = _rows(out)
+    assert first["loss"] > last["loss"] + 0.1
+    SceneClassifier.from_pretrained(out, strict=True)
+    assert "Held-out accuracy on 16 fresh renders (8 scenes of seed 20001, day and night): time" in _card(
+        out, argv, ema=False)
+
+
+# --- refusals -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["dcgan", "--lr", "0"], "--lr must be greater than 0"),
+    (["dcgan", "--schedule", "step"], "--schedule must be one of constant, cosine, linear-decay"),
+    (["acgan", "--conditioning", "add"], "--conditioning must be one of multiply, concat"),
+    (["face-classifier", "--warmup", "1"], "--warmup must be at most 0.99"),
+    (["fashion-classifier", "--faces", "10"], "unknown option(s) --faces"),
+    (["dcgan-directions", "--samples", "5"], "--samples must be at least 20"),
+    (["dcgan-directions", "--steps", "5"], "unknown option(s) --steps"),
+    (["pix2pix", "--size", "96"], "--size must be a multiple of 2**--depth = 128"),
+    (["cyclegan", "--ema-decay", "1.5"], "--ema-decay must be at most 1"),
+    (["cyclegan", "--size", "34"], "--size must be a multiple of 4"),
+    (["scene-classifier", "--test-scenes", "0"], "--test-scenes must be at least 1"),
+    (["scene-classifier", "--lr", "fast"], "--lr takes a number, not 'fast'"),
+])  # fmt: skip
+def test_refused_options_say_why_and_write_nothing(tmp_path, capsys, argv, message):
+    out = tmp_path / "out"
+    assert train_main([*argv, "--out", str(out)]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
