@@ -6,7 +6,7 @@ tab's own handler (the code behind its button, with the values the UI starts wit
 Per action: the first call (which loads its models lazily) and the best of --repeats warm calls.
 Target (issue #21): every default action under 1 s warm on a 2-core CPU (Deep Image Prior is not a
 default method; it streams progress). Gradio's own HTTP/queue overhead is not included (see
-bench/startup and eval/load for those).
+bench/startup and bench/load for those).
 """
 
 from __future__ import annotations

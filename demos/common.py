@@ -1,4 +1,5 @@
-"""Gradio glue shared by the tabs: user-facing errors and notices."""
+"""Gradio glue shared by the tabs: user-facing errors and notices, choice components whose
+errors stay short, and the one output cache every per-request file is written to."""
 
 from __future__ import annotations
 
@@ -6,14 +7,90 @@ import base64
 import functools
 import inspect
 import logging
+import os
+import shutil
+import threading
+import time
+import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 
-from demos.input_guard import InputError
+from data.input_guard import InputError, finite_or_none, short
 from models.hub import ModelUnavailable
 
 logger = logging.getLogger(__name__)
+
+# Per-request outputs (comparison PNGs, gallery files, exports) live in one folder inside gradio's
+# cache, so gradio serves them without a second copy; it is pruned by age and total size.
+OUTPUT_MAX_AGE_S = float(os.environ.get("GAN_GALLERY_OUTPUT_MAX_AGE_S", 15 * 60))
+OUTPUT_MAX_BYTES = int(float(os.environ.get("GAN_GALLERY_OUTPUT_MAX_MB", 256)) * 2**20)
+OUTPUT_MIN_AGE_S = 60.0  # never removed younger than this (it is being sent to a browser)
+PRUNE_EVERY_S = 10.0
+_prune_lock = threading.Lock()
+_last_prune = 0.0
+
+
+def output_root() -> Path:
+    return Path(get_upload_folder()) / "gan_gallery_outputs"
+
+
+def _entry_stats(entry: Path) -> tuple[float, int]:
+    """(newest mtime, total bytes) of a request folder."""
+    newest, total = entry.stat().st_mtime, 0
+    for dirpath, _, files in os.walk(entry):
+        for name in files:
+            try:
+                st = os.stat(os.path.join(dirpath, name))
+            except FileNotFoundError:
+                continue
+            newest, total = max(newest, st.st_mtime), total + st.st_size
+    return newest, total
+
+
+def prune_outputs(root: Path | None = None, max_age_s: float = OUTPUT_MAX_AGE_S,
+                  max_bytes: int = OUTPUT_MAX_BYTES, min_age_s: float = OUTPUT_MIN_AGE_S,
+                  now: float | None = None) -> tuple[int, int]:  # fmt: skip
+    """Remove request folders older than max_age_s, then the oldest until the rest fit in
+    max_bytes (none younger than min_age_s). Returns (folders removed, bytes kept)."""
+    root = root or output_root()
+    now = time.time() if now is None else now
+    try:
+        entries = [e for e in root.iterdir() if e.is_dir()]
+    except FileNotFoundError:
+        return 0, 0
+    stats = sorted(((*_entry_stats(e), e) for e in entries), key=lambda t: t[0])
+    kept = sum(size for _, size, _ in stats)
+    removed = 0
+    for mtime, size, entry in stats:  # oldest first
+        age = now - mtime
+        if age < min_age_s or (age <= max_age_s and kept <= max_bytes):
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        kept -= size
+        removed += 1
+    return removed, kept
+
+
+def output_dir(prefix: str) -> Path:
+    """A fresh folder for one request's files, in the output cache (pruned now and then)."""
+    global _last_prune
+    if time.monotonic() - _last_prune > PRUNE_EVERY_S and _prune_lock.acquire(blocking=False):
+        try:
+            _last_prune = time.monotonic()
+            prune_outputs()
+        finally:
+            _prune_lock.release()
+    folder = output_root() / f"{prefix}{uuid.uuid4().hex[:16]}"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def output_path(prefix: str, name: str) -> str:
+    """Where to write one request's file `name` (in a fresh folder of the output cache)."""
+    return str(output_dir(prefix) / name)
 
 
 def user_errors(fn: Callable) -> Callable:
@@ -49,13 +126,10 @@ def enlarge_nearest(image, size: int):
 
 
 def save_temp_png(image, prefix: str, name: str) -> str:
-    """Save a PIL image under a fresh temporary folder (a download for one request); its path."""
-    import tempfile
-    from pathlib import Path
-
-    out = Path(tempfile.mkdtemp(prefix=prefix)) / name
+    """Save a PIL image in the output cache (a download for one request); its path."""
+    out = output_path(prefix, name)
     image.save(out)
-    return str(out)
+    return out
 
 
 def gallery_files(images, prefix: str) -> list[str]:
@@ -63,12 +137,9 @@ def gallery_files(images, prefix: str) -> list[str]:
     rewriting one content-addressed file in place, so two requests with identical images (same
     caption and seed) can truncate a file another client is downloading; file outputs are copied
     into the cache atomically instead (a 16-user load test failed 2 of 77 requests before this)."""
-    import tempfile
-    from pathlib import Path
-
     from PIL import Image
 
-    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    folder = output_dir(prefix)
     paths = []
     for i, im in enumerate(images):
         path = folder / f"{i + 1:02d}.png"
@@ -102,3 +173,63 @@ class UploadedImage(gr.Image):
 def image_input(label: str = "Input image") -> gr.Image:
     return UploadedImage(label=label, type="filepath", image_mode=None,
                          sources=["upload", "clipboard"], height=320)  # fmt: skip
+
+
+class _ShortChoiceErrors:
+    """gradio's choice components answer an unknown value with an error that repeats the whole
+    value (100 KB back for a 100 KB value); these say what was wrong in a few dozen characters."""
+
+    def preprocess(self, payload):  # type: ignore[override]
+        values = [v for _, v in self.choices]
+        sent = payload if isinstance(payload, list) else [payload]
+        multiselect = isinstance(self, gr.CheckboxGroup) or getattr(self, "multiselect", False)
+        custom = getattr(self, "allow_custom_value", False)
+        if payload is not None and not custom:
+            if isinstance(payload, list) and not multiselect:
+                raise gr.Error(f"{self.label or 'Choice'}: one value expected, got a list.")
+            for v in sent:
+                if not isinstance(v, (str, int, float)) or isinstance(v, bool) or v not in values:
+                    raise gr.Error(f"{self.label or 'Choice'}: {short(v)} is not one of the choices.")
+        return super().preprocess(payload)
+
+
+class Radio(_ShortChoiceErrors, gr.Radio):
+    is_template = True  # rendered by the frontend as a plain Radio
+
+
+class Dropdown(_ShortChoiceErrors, gr.Dropdown):
+    is_template = True
+
+
+class CheckboxGroup(_ShortChoiceErrors, gr.CheckboxGroup):
+    is_template = True
+
+
+class Checkbox(gr.Checkbox):
+    """gr.Checkbox whose API value must be a real boolean (gradio passes NaN or "abc" through, and
+    a handler reading it as truthy would take it for True)."""
+
+    is_template = True
+
+    def preprocess(self, payload):  # type: ignore[override]
+        if payload is not None and not isinstance(payload, bool):
+            raise gr.Error(f"{self.label or 'Checkbox'}: true or false expected, got {short(payload)}.")
+        return super().preprocess(payload)
+
+
+class _FiniteNumber:
+    """gradio's Number and Slider compare and round the value before the handler sees it, so NaN,
+    inf or text end as "cannot convert float NaN to integer"; these refuse them with a message."""
+
+    def preprocess(self, payload):  # type: ignore[override]
+        if payload is not None and (isinstance(payload, str) or finite_or_none(payload) is None):
+            raise gr.Error(f"{self.label or 'Number'} must be a finite number, got {short(payload)}.")
+        return super().preprocess(payload)
+
+
+class Number(_FiniteNumber, gr.Number):
+    is_template = True  # rendered by the frontend as a plain Number
+
+
+class Slider(_FiniteNumber, gr.Slider):
+    is_template = True

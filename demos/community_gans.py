@@ -15,8 +15,8 @@ import gradio as gr
 import numpy as np
 import torch
 
+from data.input_guard import InputError, seed_number, whole_number
 from demos.common import enlarge_nearest, gallery_files, user_errors
-from demos.input_guard import InputError, seed_number, whole_number
 from models import hub
 from models.catalog import get_entry
 

@@ -11,9 +11,18 @@ import torch
 from PIL import Image
 
 from data.fashion_mnist import CLASSES
+from data.input_guard import InputError, seed_number, short, whole_number
 from demos import community_gans
-from demos.common import enlarge_nearest, gallery_files, save_temp_png, user_errors
-from demos.input_guard import InputError, seed_number, whole_number
+from demos.common import (
+    Dropdown,
+    Number,
+    Radio,
+    Slider,
+    enlarge_nearest,
+    gallery_files,
+    save_temp_png,
+    user_errors,
+)
 from eval.comparison import Panel, compose_comparison, stack_vertical
 from models import acgan
 from models.dcgan import sample_z
@@ -93,7 +102,7 @@ def run_arithmetic(mode: str, preset: str, a_text: str, b_text: str, c_text: str
     seed = seed_number(seed)
     if mode == MODE_PRESET:
         if preset not in PRESETS:
-            raise InputError(f"Unknown preset {preset!r}.")
+            raise InputError(f"Unknown preset {short(preset)}.")
         concepts = PRESETS[preset]
         zs = []
         for k, concept in enumerate(concepts):
@@ -111,7 +120,7 @@ def run_arithmetic(mode: str, preset: str, a_text: str, b_text: str, c_text: str
         target = {k: v for k, v in target_of(*reads).items() if reads[0][k] != reads[1][k]} or reads[2]
         concepts = reads
     else:
-        raise InputError(f"Unknown mode {mode!r}.")
+        raise InputError(f"Unknown mode {short(mode)}.")
     r = arithmetic(g, clf, *zs, target=target, seed=seed)
     panels = [Panel(r.concept_means[n], f"{n} (mean z)", f"{len(z)} exemplars")
               for n, z in zip("ABC", zs, strict=True)]  # fmt: skip
@@ -169,7 +178,7 @@ def acgan_samples(class_name: str, seed, count):
     n = whole_number(count, 1, MAX_ACGAN_SAMPLES, "number of samples")
     all_classes = class_name == "All classes"
     if not all_classes and class_name not in CLASSES:
-        raise InputError(f"Unknown class {class_name!r}; choose one of: {', '.join(CLASSES)}")
+        raise InputError(f"Unknown class {short(class_name)}; choose one of: {', '.join(CLASSES)}")
     labels = (torch.arange(n) % 10 if all_classes else torch.full((n,), CLASSES.index(class_name)))
     r = acgan.sample_and_judge(labels, seed)
     images, pred, probs = r.images, r.numbers["predicted"], r.numbers["probabilities"]
@@ -195,7 +204,7 @@ def build_tab() -> None:
     )
     with gr.Accordion("DCGAN: samples and vector arithmetic", open=True):
         with gr.Row():
-            seed = gr.Number(value=0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed")
+            seed = Number(value=0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed")
             sample_btn = gr.Button("Sample 16 faces", variant="primary")
         grid = gr.Gallery(format="png", label="Samples (number: what the attribute classifier reads)", columns=8,
                           height=330, object_fit="contain", preview=False)  # fmt: skip
@@ -204,8 +213,8 @@ def build_tab() -> None:
                     "z of three exemplars; the result is decoded with four small perturbations.")  # fmt: skip
         with gr.Row():
             with gr.Column(scale=1):
-                mode = gr.Radio([MODE_PRESET, MODE_PICK], value=MODE_PRESET, label="Exemplars")
-                preset = gr.Dropdown(list(PRESETS), value=next(iter(PRESETS)), label="Preset: A − B + C")
+                mode = Radio([MODE_PRESET, MODE_PICK], value=MODE_PRESET, label="Exemplars")
+                preset = Dropdown(list(PRESETS), value=next(iter(PRESETS)), label="Preset: A − B + C")
                 with gr.Row():
                     a_idx = gr.Textbox("1, 2, 3", label="A (grid numbers)")
                     b_idx = gr.Textbox("4, 5, 6", label="B")
@@ -218,8 +227,8 @@ def build_tab() -> None:
     with gr.Accordion("DCGAN: attribute sliders and interpolation", open=True):
         with gr.Row():
             with gr.Column(scale=1):
-                index = gr.Slider(1, GRID, value=1, step=1, label="Grid sample number (with the seed above)")
-                sliders = [gr.Slider(-SLIDER_RANGE, SLIDER_RANGE, value=0.0, step=0.1, label=label)
+                index = Slider(1, GRID, value=1, step=1, label="Grid sample number (with the seed above)")
+                sliders = [Slider(-SLIDER_RANGE, SLIDER_RANGE, value=0.0, step=0.1, label=label)
                            for label in SLIDERS]  # fmt: skip
                 gr.Markdown("<small>Each slider adds a multiple of an attribute direction in z "
                             "(mean z of samples with the attribute − without, as read by the "
@@ -228,19 +237,19 @@ def build_tab() -> None:
                 moved = gr.Image(format="png", label="Moved sample", type="numpy", interactive=False, height=300)
                 moved_md = gr.Markdown()
         with gr.Row():
-            seed_a = gr.Number(value=0, precision=0, label="From: seed")
-            idx_a = gr.Number(value=1, precision=0, label="sample #")
-            seed_b = gr.Number(value=1, precision=0, label="To: seed")
-            idx_b = gr.Number(value=2, precision=0, label="sample #")
-            steps = gr.Slider(2, MAX_INTERPOLATION_STEPS, value=8, step=1, label="Steps")
+            seed_a = Number(value=0, precision=0, label="From: seed")
+            idx_a = Number(value=1, precision=0, label="sample #")
+            seed_b = Number(value=1, precision=0, label="To: seed")
+            idx_b = Number(value=2, precision=0, label="sample #")
+            steps = Slider(2, MAX_INTERPOLATION_STEPS, value=8, step=1, label="Steps")
             interp_btn = gr.Button("Interpolate")
         interp_img = gr.Image(format="png", label="Interpolation", type="numpy", interactive=False, height=200)
         interp_png = gr.DownloadButton("Download interpolation PNG", value=None, size="sm")
     with gr.Accordion("AC-GAN: class-conditional Fashion-MNIST", open=True):
         with gr.Row():
-            cls = gr.Dropdown(["All classes", *CLASSES], value="All classes", label="Class")
-            ac_seed = gr.Number(value=0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed")
-            count = gr.Slider(1, MAX_ACGAN_SAMPLES, value=20, step=1, label="Samples")
+            cls = Dropdown(["All classes", *CLASSES], value="All classes", label="Class")
+            ac_seed = Number(value=0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed")
+            count = Slider(1, MAX_ACGAN_SAMPLES, value=20, step=1, label="Samples")
             ac_btn = gr.Button("Generate", variant="primary")
         ac_md = gr.Markdown()
         ac_gallery = gr.Gallery(format="png", label="AC-GAN samples (requested class · classifier's verdict)",

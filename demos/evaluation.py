@@ -4,15 +4,19 @@ failure gallery picked by the measurements, and exports (CSV, PNG via the chart 
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import json
 import logging
+import os
 import tempfile
+import threading
 from pathlib import Path
 
 import gradio as gr
 import pandas as pd
 
+from demos.common import output_root
 from eval.run import RESULTS_DIR, run_task
 from eval.tasks import TASKS, figures
 
@@ -92,17 +96,38 @@ def html_report(results: dict[str, dict], results_dir: Path = RESULTS_DIR) -> st
     return "\n".join(parts)
 
 
-def export_report() -> str:
-    out = Path(tempfile.mkdtemp(prefix="report_")) / "gan_gallery_report.html"
-    out.write_text(html_report(load_results()))
-    return str(out)
+_report_lock = threading.Lock()
+
+
+def _results_key(results_dir: Path) -> str:
+    """A digest of the results files' names, sizes and times: the report changes only with them."""
+    stats = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns)
+                   for p in results_dir.rglob("*") if p.is_file())  # fmt: skip
+    return hashlib.sha256(repr(stats).encode()).hexdigest()[:16]
+
+
+def export_report(results_dir: Path = RESULTS_DIR) -> str:
+    """The HTML report's path. Built once per state of the results (about 7 MB) and then served
+    from the output cache, so repeated exports cost neither CPU nor disk."""
+    with _report_lock:
+        folder = output_root() / f"report_{_results_key(results_dir)}"
+        out = folder / "gan_gallery_report.html"
+        if out.is_file():
+            os.utime(folder)  # in use again: not pruned as old
+            os.utime(out)
+            return str(out)
+        folder.mkdir(parents=True, exist_ok=True)
+        staging = folder / ".gan_gallery_report.html.part"
+        staging.write_text(html_report(load_results(results_dir), results_dir))
+        staging.replace(out)
+        return str(out)
 
 
 def rerun_superres(progress=gr.Progress()) -> tuple[pd.DataFrame, str]:
-    """Re-run the quality benchmark (about a minute on 2 cores) into a scratch folder: the
-    committed results and the model cards change only through `python -m eval.run`."""
-    scratch = Path(tempfile.mkdtemp(prefix="eval_"))
-    result = run_task("superres", scratch, progress=lambda f, what: progress(f, desc=what))
+    """Re-run the quality benchmark (about a minute on 2 cores) into a scratch folder, removed
+    afterwards: the committed results and the model cards change only through `python -m eval.run`."""
+    with tempfile.TemporaryDirectory(prefix="eval_") as scratch:
+        result = run_task("superres", Path(scratch), progress=lambda f, what: progress(f, desc=what))
     return summary_table("superres", result), provenance(result)
 
 
@@ -136,4 +161,4 @@ def build_tab() -> None:
     with gr.Row():
         build = gr.Button("Export the whole report as one HTML page", size="sm")
         report = gr.File(label="Report", interactive=False)
-    build.click(export_report, None, report, concurrency_limit=1, concurrency_id="eval")
+    build.click(export_report, None, report, concurrency_limit=1, concurrency_id="report")

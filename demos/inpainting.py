@@ -4,10 +4,8 @@ progress bar and a Stop button) fill it side by side."""
 
 from __future__ import annotations
 
-import io
 import logging
 import queue
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,11 +15,20 @@ import cv2
 import gradio as gr
 import numpy as np
 import pandas as pd
-from PIL import Image, UnidentifiedImageError
 
+from data.input_guard import (
+    MAX_SEED,
+    InputError,
+    guard_image,
+    guard_layer,
+    seed_number,
+    some_of,
+    upright,
+    whole_number,
+)
+from data.input_guard import layer_mask as guarded_layer_mask
 from data.masks import mask_area, mask_overlay
-from demos.common import notices_markdown, user_errors
-from demos.input_guard import MAX_PIXELS, InputError, guard_image
+from demos.common import CheckboxGroup, Number, Slider, notices_markdown, output_path, user_errors
 from eval.comparison import Panel, compose_comparison
 from eval.metrics import psnr
 from models.hub import ModelUnavailable, first_time
@@ -58,14 +65,23 @@ METHODS = {
 SEEDLESS = (TELEA, NAVIER_STOKES, HARMONIC, LAMA)  # deterministic: the seed does not apply
 DEFAULT_METHODS = list(METHODS)[:3]
 MAX_FILLS = 6
+MAX_ITERATIONS = 3000  # Deep Image Prior, as the slider allows
+MAX_LAYERS = 8
 TABLE_COLUMNS = ["Method", "Seed", "Weights", "Worked at (px)", "Seconds", "PSNR vs your photo (dB)",
                  "L1 in the hole"]  # fmt: skip
 METRIC_NOTE = ("PSNR: R, G and B over the whole image; L1: mean absolute difference inside the "
                "mask on the [0, 1] scale; both against the photo as you gave it, i.e. against what "
                "was under the mask. When you remove an object, a good fill *should* differ from it.")  # fmt: skip
 
-_stop_events: dict[str, threading.Event] = {}
+_stop_events: dict[str, set[threading.Event]] = {}  # session -> its running DIP jobs
 _stop_guard = threading.Lock()
+# Deep Image Prior fits a network for minutes and uses both cores: one run at a time, refused
+# (not queued) when busy, so it never holds an inpainting slot waiting for itself.
+DIP_SLOTS = threading.BoundedSemaphore(1)
+# While Deep Image Prior runs, the stream yields "no change" this often, so that a cancelled
+# event's generator is closed (gradio closes it at a yield) within a second.
+IDLE_YIELD_S = 0.3
+NO_CHANGE = (gr.skip(), gr.skip(), gr.skip(), gr.skip())
 
 
 class MaskEditor(gr.ImageEditor):
@@ -94,38 +110,15 @@ def mask_editor() -> MaskEditor:
 # --- reading the editor's value -------------------------------------------------------------
 
 
-def _decode_layer(layer) -> np.ndarray:
-    """A drawn layer (path, bytes, PIL image or array) -> (H, W, 4) uint8 RGBA."""
-    if isinstance(layer, np.ndarray):
-        a = layer
-        if a.ndim == 2:
-            a = np.stack([a] * 3 + [np.full_like(a, 255)], axis=-1)
-        elif a.ndim == 3 and a.shape[2] == 3:
-            a = np.concatenate([a, np.full(a.shape[:2] + (1,), 255, a.dtype)], axis=-1)
-        if a.ndim != 3 or a.shape[2] != 4:
-            raise InputError(f"The mask layer has an unexpected shape {a.shape}.")
-        return a.astype(np.uint8) if a.dtype != np.uint8 else a
-    try:
-        im = layer if isinstance(layer, Image.Image) else Image.open(
-            io.BytesIO(layer) if isinstance(layer, bytes) else layer)
-        if im.width * im.height > MAX_PIXELS:
-            raise InputError(f"Refused: the mask layer is {im.width}x{im.height} px.")
-        return np.asarray(im.convert("RGBA"))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        if isinstance(exc, InputError):
-            raise
-        raise InputError("The mask layer could not be read as an image.") from exc
-
-
 def layer_mask(layer) -> np.ndarray:
-    """The pixels a layer marks, bool (H, W). A brush layer marks where it is not transparent; a
-    layer with no transparency at all is read as a black-and-white mask image (white or any
-    colour = fill, black = keep), the usual convention for masks sent through the API."""
-    rgba = _decode_layer(layer)
-    alpha = rgba[..., 3]
-    if alpha.min() < 255:
-        return alpha > 0
-    return rgba[..., :3].max(axis=2) > 127
+    """The pixels a drawn layer (path, bytes, PIL image or array) marks, bool (H, W), upright by
+    its own EXIF orientation (the input guard's decoder and mask rule)."""
+    return _layer(layer)[0]
+
+
+def _layer(layer) -> tuple[np.ndarray, int]:
+    rgba, orientation = guard_layer(layer)
+    return guarded_layer_mask(rgba), orientation
 
 
 def _resize_mask(mask: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -151,16 +144,26 @@ def read_editor(value, max_side: int = MAX_SIDE) -> tuple[np.ndarray, np.ndarray
                          "example first, then paint over what to fill.")  # fmt: skip
     h, w = image.shape[:2]
     layers = [layer for layer in (value.get("layers") or []) if layer is not None]
+    if len(layers) > MAX_LAYERS:
+        raise InputError(f"Too many mask layers ({len(layers)}); the editor sends one, at most {MAX_LAYERS}.")
+    stored, (uw, uh) = guarded.original_size, guarded.upright_size
     mask = np.zeros((h, w), dtype=bool)
     for layer in layers:
-        m = layer_mask(layer)
+        m, own_orientation = _layer(layer)
+        lh, lw = m.shape
+        if own_orientation == 1 and guarded.orientation != 1 and (lw, lh) == stored != (uw, uh):
+            # drawn on the file's stored pixels (e.g. by a script): turn it as the photo was turned
+            m = upright(m.astype(np.uint8), guarded.orientation) > 0
+            notices.append("The mask was in the photo file's stored orientation: it was turned "
+                           "upright with the photo (EXIF orientation).")  # fmt: skip
+            lh, lw = m.shape
         if m.shape != (h, w):
-            (lh, lw), (oh, ow) = m.shape, (guarded.original_size[1], guarded.original_size[0])
             if abs(lw / lh - w / h) > 0.02 * (w / h):
-                raise InputError(f"The mask is {lw}x{lh} px but the photo is {ow}x{oh} px, a different "
-                                 "shape: draw the mask on this photo in the editor (or send a mask of "
-                                 "the photo's size).")  # fmt: skip
-            if (lw, lh) not in ((ow, oh), (oh, ow)):
+                turned = " (upright, after its EXIF orientation)" if guarded.orientation != 1 else ""
+                raise InputError(f"The mask is {lw}x{lh} px but the photo is {uw}x{uh} px{turned}, a "
+                                 "different shape: draw the mask on this photo in the editor (or send a "
+                                 "mask of the photo's size).")  # fmt: skip
+            if (lw, lh) != (uw, uh):
                 notices.append(f"The mask ({lw}x{lh} px) was scaled to the photo ({w}x{h} px).")
             m = _resize_mask(m, h, w)
         mask |= m
@@ -180,19 +183,30 @@ def read_editor(value, max_side: int = MAX_SIDE) -> tuple[np.ndarray, np.ndarray
 # --- the action ------------------------------------------------------------------------------
 
 
+def _session(request: gr.Request | None) -> str:
+    return getattr(request, "session_hash", None) or "no-session"
+
+
 def _stop_event(request: gr.Request | None) -> threading.Event:
-    key = getattr(request, "session_hash", None) or "no-session"
+    event = threading.Event()
     with _stop_guard:
-        event = _stop_events[key] = threading.Event()
-        return event
+        _stop_events.setdefault(_session(request), set()).add(event)
+    return event
+
+
+def _forget(request: gr.Request | None, event: threading.Event) -> None:
+    with _stop_guard:
+        events = _stop_events.get(_session(request), set())
+        events.discard(event)
+        if not events:
+            _stop_events.pop(_session(request), None)
 
 
 def stop_deep_image_prior(request: gr.Request | None = None) -> None:
-    """Stop (and Cancel): this session's Deep Image Prior ends at its next iteration."""
-    key = getattr(request, "session_hash", None) or "no-session"
+    """Stop (and Cancel): every Deep Image Prior of this session ends at its next iteration."""
     with _stop_guard:
-        if key in _stop_events:
-            _stop_events[key].set()
+        for event in _stop_events.get(_session(request), ()):
+            event.set()
 
 
 def _row(r: PipelineResult, image: np.ndarray, mask: np.ndarray) -> list:
@@ -219,24 +233,38 @@ def inpaint_photo(editor, methods: list[str], fills: int = 2, seed: float = 0,
                   progress=gr.Progress()) -> Iterator[tuple]:  # fmt: skip
     """The tab's action, a generator: yields (gallery, table, notices, PNG path), first after the
     fast methods, then while Deep Image Prior runs, last with the labelled comparison PNG."""
-    unknown = [m for m in methods or [] if m not in METHODS]
-    if unknown:
-        raise InputError(f"Unknown method(s): {', '.join(unknown)}.")
-    if not methods:
-        raise InputError("Choose at least one method.")
-    fills = int(min(max(int(fills or 1), 1), MAX_FILLS))
-    seed = int(seed or 0)
-    iterations = int(min(max(int(iterations or 1), 1), 5000))
+    methods = some_of(methods, METHODS, "method")
+    fills = whole_number(fills, 1, MAX_FILLS, "Plausible fills")
+    seed = seed_number(seed)
+    if seed + fills - 1 > MAX_SEED:
+        raise InputError(f"The GAN fills use seeds {seed}..{seed + fills - 1}, past {MAX_SEED}: "
+                         "choose a smaller seed.")  # fmt: skip
+    iterations = whole_number(iterations, 1, MAX_ITERATIONS, "Deep Image Prior iterations")
     image, mask, notices = read_editor(editor)
     area = mask_area(mask)
     h, w = mask.shape
     panels = [Panel(mask_overlay(image, mask), "Your photo + mask", f"mask {area:.1%} of {w}x{h} px")]
-    rows: list[list] = []
     chosen = [METHODS[m] for m in methods]
     fast = [(m, seed) for m in chosen if m in (TELEA, NAVIER_STOKES)]
     fast += [(GATED, seed + k) for k in range(fills)] if GATED in chosen else []
     fast += [(HARMONIC, seed)] if HARMONIC in chosen else []
     fast += [(LAMA, seed)] if LAMA in chosen else []  # Hub: the same mask, beside the gated-conv GAN
+    if DIP in chosen and not DIP_SLOTS.acquire(blocking=False):
+        raise InputError("Deep Image Prior is already running for someone else (one run at a time "
+                         "on this 2-core machine): try again in a minute, or untick it to run the "
+                         "other methods now.")  # fmt: skip
+    try:
+        yield from _fill(image, mask, notices, panels, chosen, fast, fills, seed, iterations,
+                         request, progress)  # fmt: skip
+    finally:
+        if DIP in chosen:
+            DIP_SLOTS.release()
+
+
+def _fill(image, mask, notices, panels, chosen, fast, fills, seed, iterations, request, progress):
+    area = mask_area(mask)
+    h, w = mask.shape
+    rows: list[list] = []
     unavailable: set[str] = set()
     session = getattr(request, "session_hash", None)
     for i, (method, s) in enumerate(fast):
@@ -268,9 +296,9 @@ def inpaint_photo(editor, methods: list[str], fills: int = 2, seed: float = 0,
     footer = (f"Mask {area:.1%} of {w}x{h} px. Fills computed around the mask at up to "
               f"{LEARNED_WORK_SIDE} px (GAN), {WORK_SIDE[DIP]} px (Deep Image Prior), "
               f"{WORK_SIDE[TELEA]} px (the others); only masked pixels are replaced.")  # fmt: skip
-    out = Path(tempfile.mkdtemp(prefix="inpaint_")) / "inpainting_comparison.png"
+    out = output_path("inpaint_", "inpainting_comparison.png")
     compose_comparison(panels, footer=footer).save(out)
-    yield _outputs(panels, rows, notices, str(out))
+    yield _outputs(panels, rows, notices, out)
 
 
 def _run_deep_image_prior(image, mask, seed, iterations, request, progress,
@@ -299,22 +327,29 @@ def _run_deep_image_prior(image, mask, seed, iterations, request, progress,
 
     thread = threading.Thread(target=work, name="deep-image-prior", daemon=True)
     thread.start()
-    shown = 0.0
+    shown = yielded = time.monotonic()
     try:
-        while (item := updates.get()) is not None:
+        while True:
+            if time.monotonic() - yielded > IDLE_YIELD_S:
+                yielded = time.monotonic()
+                yield NO_CHANGE  # a point where a cancelled stream can be closed
+            try:
+                item = updates.get(timeout=IDLE_YIELD_S)
+            except queue.Empty:
+                continue
+            if item is None:
+                break
             i, total, loss, preview = item
             if preview is not None or time.monotonic() - shown > 0.5:  # each update is a message
                 progress(i / total, desc=f"Deep Image Prior: iteration {i}/{total}, known-pixel MSE {loss:.4f}")
                 shown = time.monotonic()
             if preview is not None:
+                yielded = time.monotonic()
                 yield preview_outputs(Panel(preview, "Deep Image Prior", f"running: {i}/{total} it."))
     finally:
         stop.set()  # reached on completion, on an error, and when the event is cancelled
         thread.join(timeout=30)
-        with _stop_guard:
-            key = getattr(request, "session_hash", None) or "no-session"
-            if _stop_events.get(key) is stop:
-                del _stop_events[key]
+        _forget(request, stop)
     if "error" in outcome:
         raise gr.Error(f"Deep Image Prior failed: {outcome['error']}")
     return outcome.get("result")
@@ -355,12 +390,12 @@ def build_tab() -> None:
     with gr.Row():
         with gr.Column(scale=1):
             editor = mask_editor()
-            methods = gr.CheckboxGroup(list(METHODS), value=DEFAULT_METHODS, label="Methods")
+            methods = CheckboxGroup(list(METHODS), value=DEFAULT_METHODS, label="Methods")
             with gr.Row():
-                fills = gr.Slider(1, MAX_FILLS, value=2, step=1, label="Plausible fills (GAN)",
+                fills = Slider(1, MAX_FILLS, value=2, step=1, label="Plausible fills (GAN)",
                                   info="one per seed: seed, seed+1, ...")  # fmt: skip
-                seed = gr.Number(0, precision=0, label="Seed", minimum=0)
-            iterations = gr.Slider(50, 3000, value=300, step=50, label="Deep Image Prior iterations",
+                seed = Number(0, precision=0, label="Seed", minimum=0)
+            iterations = Slider(50, 3000, value=300, step=50, label="Deep Image Prior iterations",
                                    info=f"~5-8 s per 100 at {WORK_SIDE[DIP]} px on a 2-core CPU")  # fmt: skip
             with gr.Row():
                 run = gr.Button("Inpaint", variant="primary")

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import logging
-import tempfile
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
 import pandas as pd
 
-from demos.common import image_input, notices_markdown, user_errors
-from demos.input_guard import guard_image
+from data.input_guard import guard_image, short
+from demos.common import Radio, image_input, notices_markdown, output_path, user_errors
 from eval.comparison import (
     Panel,
     compose_comparison,
@@ -73,9 +72,9 @@ def zoom_panels(panels: list[Panel], results: list[PipelineResult]) -> list[Pane
 def super_resolve(image_path, mode: str, models: str, request: gr.Request | None = None):
     """The tab's action: (gallery, slider pair, zoom gallery, table, notices, PNG path)."""
     if mode not in MAX_SIDE:
-        raise gr.Error(f"Unknown mode {mode!r}.")
+        raise gr.Error(f"Unknown mode {short(mode)}.")
     if models not in MODELS:
-        raise gr.Error(f"Unknown model choice {models!r}.")
+        raise gr.Error(f"Unknown model choice {short(models)}.")
     compare = mode == MODE_COMPARE
     guarded = guard_image(image_path, max_side=MAX_SIDE[mode], min_side=32 if compare else 8)
     notices = list(guarded.notices)
@@ -106,7 +105,7 @@ def super_resolve(image_path, mode: str, models: str, request: gr.Request | None
     sheet = compose_comparison(panels, footer=footer)
     if zooms:
         sheet = stack_vertical([sheet, compose_comparison(zooms, height=240)])
-    out = Path(tempfile.mkdtemp(prefix="sr_")) / "superres_comparison.png"
+    out = output_path("sr_", "superres_comparison.png")
     sheet.save(out)
     slider = (results[0].image, results[-1].image) if len(results) > 1 else None
     return (
@@ -115,7 +114,7 @@ def super_resolve(image_path, mode: str, models: str, request: gr.Request | None
         [(z.image, z.title) for z in zooms],
         pd.DataFrame(rows, columns=TABLE_COLUMNS),
         notices_markdown(notices),
-        str(out),
+        out,
     )
 
 
@@ -130,8 +129,8 @@ def build_tab() -> None:
     with gr.Row():
         with gr.Column(scale=1):
             image = image_input()
-            mode = gr.Radio([MODE_COMPARE, MODE_UPSCALE], value=MODE_COMPARE, label="Mode")
-            models = gr.Radio(list(MODELS), value=next(iter(MODELS)), label="Models",
+            mode = Radio([MODE_COMPARE, MODE_UPSCALE], value=MODE_COMPARE, label="Mode")
+            models = Radio(list(MODELS), value=next(iter(MODELS)), label="Models",
                               info="Hub checkpoints need network access; without it the app "
                                    "says so and uses the embedded models.")  # fmt: skip
             run = gr.Button("Upscale", variant="primary")

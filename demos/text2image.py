@@ -14,8 +14,12 @@ import numpy as np
 import torch
 from PIL import Image
 
+from data.input_guard import InputError, guard_image, seed_number, short, whole_number
 from data.text_scenes import COLOURS, HELD_OUT, NUMBERS, PLURALS, SIZES, SYNONYMS, vocabulary
 from demos.common import (
+    Number,
+    Radio,
+    Slider,
     enlarge_nearest,
     gallery_files,
     image_input,
@@ -23,7 +27,6 @@ from demos.common import (
     save_temp_png,
     user_errors,
 )
-from demos.input_guard import InputError, guard_image, seed_number, whole_number
 from eval.comparison import Panel, compose_comparison, stack_vertical
 from eval.metrics import psnr_rgb
 from models import hub, text2image
@@ -245,7 +248,7 @@ def transfer_style(
                        "photo, a render from another program) it gives whatever z it can.")  # fmt: skip
         src_title, src_caption, recon_caption = "Source: upload", None, new[0]
     else:
-        raise InputError(f"Unknown source {source!r}; choose '{SOURCE_GRID}' or '{SOURCE_UPLOAD}'.")
+        raise InputError(f"Unknown source {short(source)}; choose '{SOURCE_GRID}' or '{SOURCE_UPLOAD}'.")
 
     # an upload's caption is unknown: its reconstruction is already the first new caption's render
     first = 0 if src_caption else 1
@@ -309,8 +312,8 @@ def build_tab() -> None:
             with gr.Column(scale=2):
                 caption = gr.Textbox("two red balls and a blue cube", label="Caption",
                                      placeholder="e.g. two red balls and a blue cube")  # fmt: skip
-            count = gr.Slider(1, MAX_SAMPLES, value=8, step=1, label="Samples")
-            seed = gr.Number(value=0, precision=0, minimum=0, maximum=MAX_SEED,
+            count = Slider(1, MAX_SAMPLES, value=8, step=1, label="Samples")
+            seed = Number(value=0, precision=0, minimum=0, maximum=MAX_SEED,
                              label="Seed (sample k uses seed + k − 1)")  # fmt: skip
             generate = gr.Button("Generate samples", variant="primary")
         gr.Examples([[c] for c, _ in EXAMPLES], inputs=[caption], label="Example captions",
@@ -326,10 +329,10 @@ def build_tab() -> None:
         with gr.Row():
             cap_a = gr.Textbox("a red ball", label="Caption A")
             cap_b = gr.Textbox("three green cubes", label="Caption B")
-            interp_seed = gr.Number(
+            interp_seed = Number(
                 value=0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed (one z)"
             )
-            steps = gr.Slider(MIN_STEPS, MAX_STEPS, value=8, step=1, label="Steps")
+            steps = Slider(MIN_STEPS, MAX_STEPS, value=8, step=1, label="Steps")
             interp_btn = gr.Button("Interpolate")
         interp_img = gr.Image(
             label="Interpolation (β from 1 to 0)",
@@ -343,10 +346,10 @@ def build_tab() -> None:
     with gr.Accordion("Style transfer: z = S(x), rendered with other captions", open=True):
         with gr.Row():
             with gr.Column(scale=1):
-                source = gr.Radio(
+                source = Radio(
                     [SOURCE_GRID, SOURCE_UPLOAD], value=SOURCE_GRID, label="Source image"
                 )
-                sample_number = gr.Number(value=1, precision=0, minimum=1, maximum=MAX_SAMPLES,
+                sample_number = Number(value=1, precision=0, minimum=1, maximum=MAX_SAMPLES,
                                           label="Sample # in the grid (uses the caption, seed and samples above)")  # fmt: skip
                 upload = image_input("Or upload an image (centre-cropped and resized to 64x64)")
                 new_caps = gr.Textbox("three purple cones\na small yellow ball", lines=3,

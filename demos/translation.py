@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import tempfile
 from pathlib import Path
 
 import gradio as gr
@@ -29,8 +28,16 @@ from data.day_night import (
     render_scene,
     scene_params,
 )
-from demos.common import image_input, notices_markdown, user_errors
-from demos.input_guard import InputError, guard_image, whole_number
+from data.input_guard import InputError, boolean, guard_image, short, whole_number
+from demos.common import (
+    Checkbox,
+    Number,
+    Radio,
+    image_input,
+    notices_markdown,
+    output_path,
+    user_errors,
+)
 from eval.comparison import Panel, compose_comparison
 from eval.metrics import psnr, ssim
 from models.hub import ModelUnavailable, first_time
@@ -111,11 +118,11 @@ def render_held_out(index, time_of_day: str) -> str:
     """A PNG path of held-out scene `index` by day or by night, for the input image."""
     i = whole_number(index, 0, EVAL_SCENES - 1, "Scene number")
     if time_of_day not in ("day", "night"):
-        raise InputError(f"Choose day or night, not {time_of_day!r}.")
+        raise InputError(f"Choose day or night, not {short(time_of_day)}.")
     img = scene_png(i, time_of_day == "night")
-    path = Path(tempfile.mkdtemp(prefix="scene_")) / f"heldout_{i:03d}_{time_of_day}.png"
+    path = output_path("scene_", f"heldout_{i:03d}_{time_of_day}.png")
     img.save(path, pnginfo=pnginfo(img))
-    return str(path)
+    return path
 
 
 def example_scenes(count_per_weather: int = 1) -> list[int]:
@@ -171,7 +178,8 @@ def _scores(image: np.ndarray, truth: np.ndarray | None) -> tuple[float | None, 
 def translate_image(image, input_is: str = INPUT_AUTO, with_hub: bool = False, request: gr.Request | None = None):
     """(gallery, metrics table, notices markdown, comparison PNG path)."""
     if input_is not in (INPUT_AUTO, INPUT_DAY, INPUT_NIGHT):
-        raise InputError(f"Unknown choice {input_is!r} for 'The input is'.")
+        raise InputError(f"Unknown choice {short(input_is)} for 'The input is'.")
+    with_hub = boolean(with_hub, "'Also run the community Hub checkpoints'")
     guarded = guard_image(image, max_side=MAX_SIDE, min_side=MIN_SIDE)
     notices = list(guarded.notices)
     session = getattr(request, "session_hash", None)
@@ -242,10 +250,10 @@ def translate_image(image, input_is: str = INPUT_AUTO, with_hub: bool = False, r
 
     footer = METRIC_NOTE if truth is not None else "No ground truth for this input: no scores but the cycle's."
     sheet = compose_comparison(panels, height=256, footer=footer)
-    out = Path(tempfile.mkdtemp(prefix="translation_")) / "day_night_comparison.png"
+    out = output_path("translation_", "day_night_comparison.png")
     sheet.save(out)
     return ([(p.image, f"{p.title}: {p.caption}") for p in panels], pd.DataFrame(rows, columns=TABLE_COLUMNS),
-            notices_markdown(notices), str(out))  # fmt: skip
+            notices_markdown(notices), out)  # fmt: skip
 
 
 def build_tab() -> None:
@@ -260,10 +268,10 @@ def build_tab() -> None:
     with gr.Row():
         with gr.Column(scale=1):
             image = image_input()
-            input_is = gr.Radio([INPUT_AUTO, INPUT_DAY, INPUT_NIGHT], value=INPUT_AUTO, label="The input is",
+            input_is = Radio([INPUT_AUTO, INPUT_DAY, INPUT_NIGHT], value=INPUT_AUTO, label="The input is",
                                 info="Auto: generated scenes know their time of day; for a photo it is "
                                      "guessed from its brightness.")  # fmt: skip
-            with_hub = gr.Checkbox(False, label="Also run the community Hub checkpoints",
+            with_hub = Checkbox(False, label="Also run the community Hub checkpoints",
                                    info="huggan/pix2pix-night2day (real photos, night → day) and "
                                         "tmabraham/horse2zebra_cyclegan (another task): 330 MB, need network "
                                         "on first use.")  # fmt: skip
@@ -272,9 +280,9 @@ def build_tab() -> None:
             if examples:
                 gr.Examples(examples, inputs=image, label="Held-out scenes (never trained on; ground truth known)")
             with gr.Row():
-                scene_no = gr.Number(value=0, precision=0, minimum=0, maximum=EVAL_SCENES - 1,
+                scene_no = Number(value=0, precision=0, minimum=0, maximum=EVAL_SCENES - 1,
                                      label="Held-out scene #")  # fmt: skip
-                scene_time = gr.Radio(["day", "night"], value="day", label="Render by")
+                scene_time = Radio(["day", "night"], value="day", label="Render by")
             render = gr.Button("Render this held-out scene", size="sm")
         with gr.Column(scale=2):
             gallery = gr.Gallery(format="png", label="Results (PSNR dB / SSIM vs ground truth, RGB)", columns=3, height=560,

@@ -31,18 +31,20 @@ def machine() -> dict:
             "torch": torch.__version__, "python": platform.python_version()}  # fmt: skip
 
 
-def run_task(task: str, results_dir: Path = RESULTS_DIR, **kwargs) -> dict:
+def run_task(task: str, results_dir: Path = RESULTS_DIR, progress=None, **kwargs) -> dict:
+    """Run one task's benchmark into results_dir. progress(fraction, what) replaces the terminal
+    progress bar (the dashboard passes its own)."""
     module = TASKS[task].load()
     results_dir.mkdir(parents=True, exist_ok=True)
     start = time.time()
 
-    def progress(fraction: float, what: str) -> None:
+    def terminal_bar(fraction: float, what: str) -> None:
         bar = "#" * int(fraction * 30)
         print(f"\r[{bar:<30}] {fraction:5.1%} {task}: {what:<40}", end="", file=sys.stderr, flush=True)
 
     if "failures_dir" in inspect.signature(module.run).parameters:
         kwargs.setdefault("failures_dir", results_dir / "failures")
-    result = module.run(progress=progress, **kwargs)
+    result = module.run(progress=progress or terminal_bar, **kwargs)
     print(file=sys.stderr)
     save_failures(results_dir, task, result.pop("failures", None))
     result.update({"task": task, "date": datetime.datetime.now().isoformat(timespec="seconds"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
@@ -35,10 +36,8 @@ def test_every_tab_builds():
 @pytest.fixture(scope="module")
 def client():
     demo = app.build_app()
-    demo.queue()
     port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
-                show_error=True)  # fmt: skip
+    app.serve(demo, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True)  # as served
     try:
         yield Client(f"http://127.0.0.1:{port}/", verbose=False)
     finally:
@@ -202,7 +201,7 @@ def test_acgan_samples_are_judged(client):
     gallery, png, summary = client.predict("Trouser", 0, 10, api_name="/acgan_samples")
     assert len(gallery) == 10 and all(item["caption"].startswith("Trouser") for item in gallery)
     assert "agrees with the requested class" in summary
-    with pytest.raises(Exception, match="(?i)unknown class|not in the list of choices"):
+    with pytest.raises(Exception, match="(?i)unknown class|not one of the choices"):
         client.predict("Spaceship", 0, 10, api_name="/acgan_samples")
 
 
@@ -222,3 +221,51 @@ def test_dcgan_bad_slider_values_through_the_api(client, value):
         client.predict(3, value, *NO_SLIDE, api_name="/dcgan_slide")
     gallery, _ = client.predict(3, api_name="/dcgan_samples")  # still answering
     assert len(gallery) == 16
+
+
+# --- hostile clients (#22, minor cases; the full replay is `python -m bench.reliability`) --------
+
+
+@pytest.fixture
+def raw(client, tmp_path):
+    from bench.reliability import App
+
+    return App(client.src, os.getpid(), tmp_path)
+
+
+def test_huge_choice_values_are_not_echoed_back(raw):
+    from bench.reliability import Session, photo, png
+
+    upload = raw.upload("a.png", png(photo(64, 64)))
+    kind, out = Session(raw).call("super_resolve", [upload, "x" * 100_000, EMBEDDED])
+    assert kind == "error" and "not one of the choices" in str(out) and len(str(out)) < 300
+    kind, out = Session(raw).call("acgan_samples", ["z" * 100_000, 0, 4])
+    assert kind == "error" and len(str(out)) < 300
+
+
+@pytest.mark.parametrize("value", [float("nan"), "abc", 1, None])
+def test_checkbox_values_must_be_booleans(raw, value):
+    from bench.reliability import Session
+    from demos import translation
+
+    scene = sorted(translation.EXAMPLES_DIR.glob("*.png"))[0]
+    args = [raw.upload("scene.png", scene.read_bytes()), translation.INPUT_AUTO, value]
+    kind, out = Session(raw).call("translate", args)
+    assert kind == "error" and "true or false" in str(out)
+
+
+def test_errors_do_not_reveal_the_install_path(raw):
+    from bench.reliability import Session
+
+    args = [{"path": "x.png", "meta": {"_type": "gradio.FileData"}}, superres.MODE_UPSCALE, EMBEDDED]
+    kind, out = Session(raw).call("super_resolve", args)
+    assert kind == "error"
+    assert str(Path(app.__file__).resolve().parent) not in str(out) and os.getcwd() not in str(out)
+
+
+@pytest.mark.parametrize("seed", [float("nan"), True, None, "7"])
+def test_number_fields_refuse_nan_booleans_and_text(raw, seed):
+    from bench.reliability import Session
+
+    kind, out = Session(raw).call("dcgan_samples", [seed])
+    assert kind == "error" and "seed" in str(out).lower() and "convert" not in str(out)

@@ -7,8 +7,8 @@ import json
 import pytest
 import torch
 
+from data.input_guard import InputError
 from demos import community_gans
-from demos.input_guard import InputError
 from models import catalog, hub
 from tests.test_hub import fake_cache, put_in_cache  # noqa: F401
 from tests.test_hub_models import (

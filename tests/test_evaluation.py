@@ -127,3 +127,40 @@ def test_text2image_benchmark_on_small_settings(tmp_path):
     cases = json.loads((out / "failures.json").read_text())
     assert all(c["task"] == "text2image" and c["why"] for c in cases)
     assert all((out / c["image"]).is_file() for c in cases)
+
+
+def test_rerun_button_runs_the_benchmark_and_leaves_no_scratch_folder(monkeypatch, tmp_path):
+    """F1 (#22): the dashboard's re-run passed `progress` twice and kept an empty temp folder."""
+    import tempfile
+
+    import eval.superres
+
+    calls = []
+
+    def tiny_run(progress, methods=None):
+        progress(0.5, "half way")
+        return {"methods": {"bicubic": {"title": "Bicubic", "mean": {"psnr_y": 30.0}}},
+                "dataset": "tiny", "metrics": {}}  # fmt: skip
+
+    monkeypatch.setattr(eval.superres, "run", tiny_run)
+    monkeypatch.setattr(eval.superres, "csv_rows", lambda result: [])
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    table, info = evaluation.rerun_superres(progress=lambda f, desc=None: calls.append((f, desc)))
+    assert list(table["method"]) == ["Bicubic"] and table["psnr_y"][0] == 30.0
+    assert calls == [(0.5, "half way")]  # the dashboard's progress bar got the runner's updates
+    assert list(tmp_path.iterdir()) == []  # the scratch results folder is gone
+
+
+def test_report_export_is_built_once_per_state_of_the_results(monkeypatch, tmp_path, bicubic_results):
+    import shutil
+
+    results = shutil.copytree(bicubic_results, tmp_path / "results")
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "cache"))
+    built = []
+    real = evaluation.html_report
+    monkeypatch.setattr(evaluation, "html_report", lambda *a: built.append(1) or real(*a))
+    first = evaluation.export_report(results)
+    assert evaluation.export_report(results) == first and len(built) == 1
+    assert first.startswith(str(tmp_path / "cache"))  # in the output cache, served without a copy
+    (results / "superres.csv").write_text("changed\n")  # new results: a new report
+    assert evaluation.export_report(results) != first and len(built) == 2

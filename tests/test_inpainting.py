@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 
 import models.inpainting as inp
+from data.input_guard import InputError
 from data.masks import (
     BUCKETS,
     bucket_label,
@@ -23,7 +24,6 @@ from data.masks import (
     mask_area,
 )
 from demos import inpainting as tab
-from demos.input_guard import InputError
 from models.classical_inpainting import inpaint_harmonic, inpaint_navier_stokes, inpaint_telea
 from models.deep_image_prior import deep_image_prior
 from models.gated_inpainting import (
@@ -389,6 +389,150 @@ def test_tab_builds_and_answers_a_real_client(monkeypatch, tmp_path):
     finally:
         demo.close()
 
+
+
+# --- hostile and careless input (#22) -----------------------------------------------------------
+
+
+def _value(h: int = 32, w: int = 32) -> dict:
+    return {"background": smooth_photo(h, w), "layers": [rgba_layer(centre_mask(h, w))]}
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("fills", float("nan"), "fills must be a whole number"),
+    ("iterations", float("nan"), "iterations must be a whole number"),
+    ("iterations", -5, "iterations must be a whole number"),
+    ("seed", 1e308, "seed must be a whole number from 0 to 2147483647"),
+    ("seed", 2**63, "seed must be a whole number from 0 to 2147483647"),
+    ("seed", None, "seed must be a whole number"),
+    ("seed", True, "seed must be a whole number"),
+    ("seed", 2**31 - 1, "past 2147483647"),  # the second GAN fill would use seed 2**31
+])  # fmt: skip
+def test_tab_numbers_go_through_the_shared_validators(field, value, message):
+    """F3: NaN fills or iterations crashed ("cannot convert float NaN"), 1e308 overflowed, 2**63
+    and null were accepted silently; now the same rules and messages as every other tab."""
+    kwargs = {"fills": 2, "seed": 0, "iterations": 50, field: value}
+    with pytest.raises(InputError, match=message):
+        last(tab.inpaint_photo(_value(), [label(TELEA), label(GATED)], progress=lambda *a, **k: None, **kwargs))
+
+
+def test_tab_unknown_methods_are_refused_briefly():
+    with pytest.raises(InputError, match="Unknown method") as info:
+        last(tab.inpaint_photo(_value(), ["x" * 100_000], progress=lambda *a, **k: None))
+    assert len(str(info.value)) < 300
+
+
+def test_a_bomb_as_the_mask_layer_gets_a_clear_message():
+    """F4: the layer path let PIL's DecompressionBombError through."""
+    from tests.test_input_guard import bomb_png
+
+    value = {"background": smooth_photo(32, 32), "layers": [bomb_png(20000, 20000)]}
+    with pytest.raises(InputError, match="Refused: the mask layer") as info:
+        tab.read_editor(value)
+    assert "DecompressionBomb" not in str(info.value)
+
+
+def exif_jpeg(array: np.ndarray, orientation: int) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="JPEG", exif=exif.tobytes(), quality=100)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("drawn_on", ["stored", "upright"])
+def test_an_exif_rotated_photo_takes_its_mask_in_either_orientation(drawn_on):
+    """F5: a photo stored 60x40 with EXIF orientation 6 shows upright as 40x60; a mask drawn on
+    its stored pixels was refused ("The mask is 60x40 px but the photo is 60x40 px")."""
+    stored = smooth_photo(40, 60)
+    mask = np.zeros((40, 60), bool)
+    mask[5:15, 40:55] = True  # top right of the stored pixels
+    layer = mask if drawn_on == "stored" else np.rot90(mask, k=-1)  # orientation 6: 90° clockwise
+    photo, m, notices = tab.read_editor({"background": exif_jpeg(stored, 6), "layers": [rgba_layer(layer)]})
+    assert photo.shape[:2] == (60, 40)
+    assert np.array_equal(m, np.rot90(mask, k=-1))  # the same pixels of the photo, upright
+    assert any("EXIF" in n for n in notices)
+    assert not any("scaled" in n for n in notices)
+
+
+def test_a_wrong_shaped_mask_names_the_photos_upright_size():
+    value = {"background": exif_jpeg(smooth_photo(40, 60), 6), "layers": [rgba_layer(centre_mask(40, 40))]}
+    with pytest.raises(InputError, match="the photo is 40x60 px"):
+        tab.read_editor(value)
+
+
+def test_an_invisible_layer_is_no_mask():
+    """F6: alpha 1/255 everywhere counted as a 100 % mask."""
+    faint = np.zeros((32, 32, 4), np.uint8)
+    faint[..., 3] = 1
+    with pytest.raises(InputError, match="mask is empty"):
+        tab.read_editor({"background": smooth_photo(32, 32), "layers": [faint]})
+    half = rgba_layer(centre_mask(32, 32))
+    half[..., 3] = np.where(half[..., 3] > 0, 140, 0)  # a visible, semi-opaque stroke counts
+    assert tab.read_editor({"background": smooth_photo(32, 32), "layers": [half]})[1].sum() > 0
+
+
+def test_too_many_layers_are_refused_before_decoding():
+    value = {"background": smooth_photo(32, 32), "layers": [b"never decoded"] * (tab.MAX_LAYERS + 1)}
+    with pytest.raises(InputError, match="Too many mask layers"):
+        tab.read_editor(value)
+
+
+def test_deep_image_prior_runs_one_at_a_time():
+    """F2: a second Deep Image Prior is told at once that it is busy (it would share the cores)."""
+    assert tab.DIP_SLOTS.acquire(blocking=False)  # someone else's run
+    try:
+        with pytest.raises(InputError, match="already running"):
+            last(tab.inpaint_photo(_value(), [label(TELEA), label(DIP)], progress=lambda *a, **k: None))
+    finally:
+        tab.DIP_SLOTS.release()
+    gallery, *_ = last(tab.inpaint_photo(_value(), [label(TELEA), label(DIP)], iterations=5,
+                                         progress=lambda *a, **k: None))  # fmt: skip
+    assert len(gallery) == 3
+    assert tab.DIP_SLOTS.acquire(blocking=False)  # released when the run ended
+    tab.DIP_SLOTS.release()
+
+
+def test_a_cancelled_deep_image_prior_stops_at_once(monkeypatch):
+    """F2: gradio cancels a stream by closing the generator, which it can only do at a yield;
+    the stream used to block until the next preview (10 % of the run, ~30 s at 3,000 it.). Now
+    it yields "no change" while the fit runs, and closing it stops the fit."""
+    import threading
+    import time as _time
+
+    seen = []
+    real_inpaint = tab.inpaint
+
+    def slow_dip(method, image, mask, seed=0, iterations=0, callback=None, **kw):
+        if method != DIP:
+            return real_inpaint(method, image, mask, seed=seed, **kw)
+        for i in range(1, iterations + 1):
+            _time.sleep(0.01)
+            seen.append(i)
+            if not callback(i, iterations, 0.1, lambda: image):
+                break
+        return real_inpaint(TELEA, image, mask)
+
+    monkeypatch.setattr(tab, "inpaint", slow_dip)
+    monkeypatch.setattr(tab, "IDLE_YIELD_S", 0.05)
+    stream = tab.inpaint_photo(_value(), [label(DIP)], iterations=3000, progress=lambda *a, **k: None)
+    next(stream)  # before Deep Image Prior starts
+    assert next(stream) == tab.NO_CHANGE  # long before the first preview (iteration 300)
+    assert seen and seen[-1] < 300
+    stream.close()  # what gradio does on Cancel
+    assert not any(t.name == "deep-image-prior" and t.is_alive() for t in threading.enumerate())
+    assert seen[-1] < 300  # the fit ended with the stream
+    assert tab.DIP_SLOTS.acquire(blocking=False)
+    tab.DIP_SLOTS.release()
+
+
+def test_stop_reaches_every_run_of_the_session():
+    first, second = tab._stop_event(None), tab._stop_event(None)
+    tab.stop_deep_image_prior(None)
+    assert first.is_set() and second.is_set()
+    tab._forget(None, first)
+    tab._forget(None, second)
+    assert "no-session" not in tab._stop_events
 
 # --- training and evaluation --------------------------------------------------------------------
 

@@ -19,8 +19,8 @@ import torch
 from PIL import Image
 
 from data.day_night import EVAL_SEED, make_pairs, render_scene, scene_params
+from data.input_guard import InputError
 from demos import translation as tab
-from demos.input_guard import InputError
 from eval import translation as bench
 from eval.tasks import figures
 from models import catalog, hub

@@ -1,6 +1,6 @@
 """Startup benchmark: seconds from `python app.py` to the first HTTP 200, and the import time.
 
-    python -m eval.startup [--runs 3]
+    python -m bench.startup [--runs 3]
 
 Target (foundation issue): ready in under 15 s on a 2-core CPU. Nothing loads a model at start,
 so this measures imports and building the UI.
@@ -35,16 +35,18 @@ def import_seconds() -> float:
 
 
 @contextlib.contextmanager
-def running_app(extra_env: dict[str, str] | None = None, timeout: float = 120.0):
-    """Start `python app.py` on a free loopback port; yield (process, url, seconds to the first
-    HTTP 200); stop it on exit."""
+def running_app(extra_env: dict[str, str] | None = None, timeout: float = 300.0,
+                root: Path = ROOT, log: Path | None = None):  # fmt: skip
+    """Start `python app.py` (of the checkout at `root`) on a free loopback port; yield (process,
+    url, seconds to the first HTTP 200); stop it on exit. Its output goes to `log` if given."""
     port = free_port()
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
            "GRADIO_ANALYTICS_ENABLED": "False", **(extra_env or {})}  # fmt: skip
     url = f"http://127.0.0.1:{port}/"
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 (closed below)
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=root, env=env,
+                            stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
     try:
         while True:
             if proc.poll() is not None:
@@ -60,7 +62,13 @@ def running_app(extra_env: dict[str, str] | None = None, timeout: float = 120.0)
         yield proc, url, time.perf_counter() - start
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        if log:
+            out.close()
 
 
 def seconds_to_first_200() -> float:
@@ -69,7 +77,7 @@ def seconds_to_first_200() -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m eval.startup", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m bench.startup", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     p.add_argument("--runs", type=int, default=3)
     args = p.parse_args(argv)

@@ -1,0 +1,128 @@
+"""How the app is served so that no user can lock others out or exhaust the machine: a request
+body cap (an ASGI middleware, before anything is read into memory) and a fair queue (per-session
+and per-event caps on queued jobs). app.py installs both; the tabs' concurrency limits are on
+their events.
+
+Why our own: as of gradio 6.31, `queue(max_size=...)` caps the whole queue and
+`concurrency_limit` caps how many jobs of an event run at once, but nothing caps how many places
+one session holds, or how many jobs one event may queue, so one client could fill the whole
+queue with cheap calls (issue #22, F2). `launch(max_file_size=...)` caps each uploaded file, not
+a JSON body (a data: URL) nor the total of a multi-file upload (F8).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+
+import gradio as gr
+
+logger = logging.getLogger(__name__)
+
+MB = 1024 * 1024
+JSON_BODY_BYTES = 8 * MB  # API calls; images travel through /upload (a pasted data: URL up to ~6 MB)
+UPLOAD_BODY_BYTES = 80 * MB  # one upload request: an editor's photo + composite + layer at 25 MB each
+PER_SESSION_JOBS = 3  # queued + running jobs one session may hold
+PER_EVENT_WAITING = 16  # jobs waiting per concurrency group (a tab), all sessions together
+QUEUE_MAX_SIZE = 64  # the whole queue
+
+
+class BodyLimit:
+    """ASGI middleware: refuse a request body over its limit with 413, from Content-Length when the
+    client sends one, else by counting the bytes as they stream in (chunked bodies), so an
+    oversized body is never read whole. Upload requests (…/upload) get `upload_bytes`, every other
+    request `json_bytes`."""
+
+    def __init__(self, app, json_bytes: int = JSON_BODY_BYTES, upload_bytes: int = UPLOAD_BODY_BYTES):
+        self.app, self.json_bytes, self.upload_bytes = app, json_bytes, upload_bytes
+
+    def limit_for(self, path: str) -> int:
+        return self.upload_bytes if path.rstrip("/").endswith("/upload") else self.json_bytes
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope["path"])
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            await self._refuse(send, limit)
+            return
+        received, over, started = 0, False, False
+
+        async def counted_receive():
+            nonlocal received, over
+            if over:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    over = True  # the app sees the client go away; it never gets the rest
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message):
+            nonlocal started
+            if over and not started:
+                return  # the app's answer to a cut-off body is replaced by ours
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, guarded_send)
+        except Exception:
+            if not over:
+                raise
+        if over and not started:
+            await self._refuse(send, limit)
+
+    @staticmethod
+    async def _refuse(send, limit: int) -> None:
+        body = json.dumps({"detail": f"Request body too large: the limit is {limit // MB} MB for this "
+                                     "route. Upload files through the app's upload button."}).encode()  # fmt: skip
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close")]})  # fmt: skip
+        await send({"type": "http.response.body", "body": body})
+
+
+def body_limit_middleware() -> list:
+    """For launch(app_kwargs={"middleware": ...}): FastAPI builds it into the app's stack."""
+    from starlette.middleware import Middleware
+
+    return [Middleware(BodyLimit)]
+
+
+def session_jobs(queue, session_hash: str) -> int:
+    """Jobs of a session in gradio's queue: waiting (per concurrency group) plus running."""
+    waiting = [e for group in queue.event_queue_per_concurrency_id.values() for e in group.queue]
+    running = [e for job in queue.active_jobs if job for e in job]
+    return sum(e.session_hash == session_hash for e in waiting + running)
+
+
+def install_fair_queue(demo: gr.Blocks, per_session: int = PER_SESSION_JOBS,
+                       per_event: int = PER_EVENT_WAITING) -> None:  # fmt: skip
+    """Wrap the queue's join (after demo.queue()): a session holding `per_session` jobs, or an
+    event group with `per_event` jobs waiting, gets "queue full" (HTTP 503) for that request only;
+    everyone else is still admitted. Keyed by the session hash every client sends with a join."""
+    queue = demo._queue
+    push: Callable[..., Awaitable] = queue.push
+    lock = asyncio.Lock()  # checks and admissions in order, so two joins cannot both slip in
+
+    async def fair_push(body, request, username):
+        async with lock:
+            fn = demo.fns.get(body.fn_index) if body.fn_index is not None else None
+            if body.session_hash and session_jobs(queue, body.session_hash) >= per_session:
+                return (False, f"You already have {per_session} requests queued or running: wait for "
+                               "one to finish (or cancel it), then try again.", "queue_full")  # fmt: skip
+            group = queue.event_queue_per_concurrency_id.get(fn.concurrency_id) if fn else None
+            if group is not None and len(group.queue) >= per_event:
+                return (False, f"This tab is busy ({len(group.queue)} requests waiting): try again in "
+                               "a minute.", "queue_full")  # fmt: skip
+            return await push(body, request, username)
+
+    queue.push = fair_push
