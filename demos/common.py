@@ -175,7 +175,24 @@ def image_input(label: str = "Input image") -> gr.Image:
                          sources=["upload", "clipboard"], height=320)  # fmt: skip
 
 
-class _ShortChoiceErrors:
+class _GradioTemplate:
+    """A subclass rendered by the frontend as the gradio component it extends. gradio names the
+    frontend file after `__class__.__base__`, which with a mixin first in the bases is the mixin
+    (the page then asks for a custom component's JS that does not exist and never loads)."""
+
+    is_template = True
+
+    def _gradio_name(self) -> str:
+        return next(c for c in type(self).__mro__ if c.__module__.startswith("gradio.")).__name__.lower()
+
+    def get_block_name(self) -> str:
+        return self._gradio_name()
+
+    def get_block_class(self) -> str:
+        return self._gradio_name()
+
+
+class _ShortChoiceErrors(_GradioTemplate):
     """gradio's choice components answer an unknown value with an error that repeats the whole
     value (100 KB back for a 100 KB value); these say what was wrong in a few dozen characters."""
 
@@ -217,7 +234,7 @@ class Checkbox(gr.Checkbox):
         return super().preprocess(payload)
 
 
-class _FiniteNumber:
+class _FiniteNumber(_GradioTemplate):
     """gradio's Number and Slider compare and round the value before the handler sees it, so NaN,
     inf or text end as "cannot convert float NaN to integer"; these refuse them with a message."""
 
