@@ -75,6 +75,7 @@ def save_failures(results_dir: Path, task: str, cases: list[dict] | None) -> Non
 def update_model_cards(task: str, module, result: dict) -> None:
     """Write each evaluated embedded checkpoint's numbers into its model card (only when the
     weights evaluated are the embedded ones, checked by sha256)."""
+    from models.cards import META_FILE, write_model_card
     from models.catalog import CATALOG
     from models.hub import file_sha256
 
@@ -85,12 +86,11 @@ def update_model_cards(task: str, module, result: dict) -> None:
         ckpt = r.get("checkpoint") or {}
         if entry is None or entry.embedded_dir is None or ckpt.get("source") != "embedded":
             continue
-        card = entry.embedded_dir / "README.md"
         weights = entry.embedded_dir / "model.safetensors"
-        if not card.exists() or file_sha256(weights) != ckpt.get("sha256"):
+        if not (entry.embedded_dir / META_FILE).is_file() or file_sha256(weights) != ckpt.get("sha256"):
             continue
-        text = card.read_text().split("\n## Evaluation\n")[0].rstrip() + "\n"
-        card.write_text(text + "\n## Evaluation\n\n" + module.card_section(result, method) + "\n")
+        # the one card writer (models/cards.py): the card is rendered again from its stored facts
+        write_model_card(entry.embedded_dir, evaluation=module.card_section(result, method))
 
 
 def summary(result: dict) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -49,7 +50,6 @@ def test_tables_charts_and_self_contained_report(bicubic_results):
 def test_dcgan_and_acgan_benchmarks_on_small_settings(tmp_path):
     """The DCGAN / AC-GAN benchmarks on the embedded models with small sample counts (AC-GAN on a
     tiny synthetic IDX set standing in for Fashion-MNIST): every number the dashboard reads."""
-    from tests.test_dcgan import _fake_fashion
 
     dc = run_task("dcgan", tmp_path / "r", n_samples=64, trials=4)
     r = dc["methods"]["dcgan-faces"]
@@ -64,7 +64,7 @@ def test_dcgan_and_acgan_benchmarks_on_small_settings(tmp_path):
     assert all(0.9 < v <= 1 for v in r["classifier_accuracy"].values())  # the judge is trustworthy
     fashion = tmp_path / "fashion"
     fashion.mkdir()
-    _fake_fashion(fashion, n=200)
+    fake_fashion(fashion, n=200)
     ac = run_task("acgan", tmp_path / "r", per_class=8, data=fashion)
     per = ac["methods"]["acgan-fashion"]["per_class"]
     assert list(per) == list(CLASSES)
@@ -164,3 +164,15 @@ def test_report_export_is_built_once_per_state_of_the_results(monkeypatch, tmp_p
     assert first.startswith(str(tmp_path / "cache"))  # in the output cache, served without a copy
     (results / "superres.csv").write_text("changed\n")  # new results: a new report
     assert evaluation.export_report(results) != first and len(built) == 2
+
+
+def fake_fashion(folder, n=64):
+    """Fashion-MNIST-shaped IDX files whose class is written in the brightness (for the runner)."""
+    from data.fashion_mnist import write_idx
+
+    rng = np.random.default_rng(0)
+    for split, count in (("train", n), ("t10k", n // 2)):
+        labels = np.arange(count) % 10
+        images = (rng.random((count, 28, 28)) * 40 + labels[:, None, None] * 20).astype(np.uint8)
+        write_idx(folder / f"{split}-images-idx3-ubyte.gz", images)
+        write_idx(folder / f"{split}-labels-idx1-ubyte.gz", labels.astype(np.uint8))

@@ -228,8 +228,7 @@ class Run:
         self.out = Path(cfg.out) if cfg.out else _weights_dir() / recipe.model_name
         self.step = 0  # steps done
         self.elapsed = 0.0  # training seconds over all sessions of this run
-        # A short run still logs about 20 rows (tests, smoke runs).
-        self.log = LossLog(self.out / LOG_FILE, min(cfg.log_every, max(1, cfg.steps // 20)))
+        self.log = LossLog(self.out / LOG_FILE, cfg.log_every)
         self.extra: dict[str, Any] = {}  # recipe facts kept in the state (e.g. chosen losses)
 
     # -- facts
@@ -372,7 +371,12 @@ def ema_with_warmup(decay: float) -> Callable:
     def update(ema_params: list[torch.Tensor], params: list[torch.Tensor], num_averaged) -> None:
         t = int(num_averaged)
         d = min(decay, (1 + t) / (10 + t))
-        torch._foreach_lerp_(ema_params, params, 1.0 - d)
+        floats = [(e, p) for e, p in zip(ema_params, params, strict=True) if e.is_floating_point()]
+        if floats:
+            torch._foreach_lerp_([e for e, _ in floats], [p for _, p in floats], 1.0 - d)
+        for e, p in zip(ema_params, params, strict=True):
+            if not e.is_floating_point():  # counters (BatchNorm's num_batches_tracked): the latest
+                e.copy_(p)
 
     return update
 
