@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 from torch import nn
 
 from models.cards import write_model_card
@@ -24,19 +23,6 @@ from training.config import ConfigError, parse_config
 from training.superres import SRGANRecipe, SRResNetConfig, VGGContentLoss
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def photo_dir(tmp_path):
-    rng = np.random.default_rng(0)
-    d = tmp_path / "photos"
-    d.mkdir()
-    yy, xx = np.mgrid[0:96, 0:128]
-    for i in range(3):
-        base = np.stack([np.sin(xx / (5 + i)), np.cos(yy / (7 + i)), np.sin((xx + yy) / 9)], -1)
-        img = ((base + 1) * 110 + rng.normal(0, 4, base.shape)).clip(0, 255).astype(np.uint8)
-        Image.fromarray(img).save(d / f"p{i}.png")
-    return d
 
 
 def read_log(path: Path) -> list[dict]:

@@ -9,24 +9,10 @@ import csv
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 from safetensors.torch import load_file
 from torch import nn
 
 from training.__main__ import main as train_main
-
-
-@pytest.fixture
-def photo_dir(tmp_path):
-    rng = np.random.default_rng(0)
-    d = tmp_path / "photos"
-    d.mkdir()
-    yy, xx = np.mgrid[0:96, 0:128]
-    for i in range(3):
-        base = np.stack([np.sin(xx / (5 + i)), np.cos(yy / (7 + i)), np.sin((xx + yy) / 9)], -1)
-        img = ((base + 1) * 110 + rng.normal(0, 4, base.shape)).clip(0, 255).astype(np.uint8)
-        Image.fromarray(img).save(d / f"p{i}.png")
-    return d
 
 
 def read_log(path):

@@ -63,17 +63,20 @@ class GanIntClsConfig(RunConfig):
 
 
 def load_text_encoder(spec: str) -> tuple[SceneCLIP, str]:
-    """The frozen text encoder and the name stored in the GAN's config."""
-    if not spec:
-        from models import hub
+    """The frozen text encoder and the name stored in the GAN's config: the tab's rule
+    (models.text2image.load_text_encoder: a catalog name or a local checkpoint directory), the
+    embedded scene-clip by default."""
+    from models import text2image
 
-        return hub.load("scene-clip", "embedded").model, "scene-clip"
-    return SceneCLIP.from_pretrained(spec), spec
+    name = spec or "scene-clip"
+    return text2image.load_text_encoder(name, "embedded" if not spec else None), name
 
 
-@torch.no_grad()
 def embed_captions(clip: SceneCLIP, captions: list[str], batch: int = 512) -> torch.Tensor:
-    return torch.cat([clip.encode_text(captions[i : i + batch]) for i in range(0, len(captions), batch)])
+    """(N, embed_dim) caption embeddings through the one batched encoder (models.scene_clip)."""
+    from models.scene_clip import encode_batched
+
+    return encode_batched(clip, captions, "text", batch)
 
 
 def bce(logits: torch.Tensor, target: float) -> torch.Tensor:

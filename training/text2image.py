@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from data.text_scenes import TRAIN_SEED, caption, content_key, test_scenes, train_scenes, vocabulary
+from eval.metrics import R_PRECISION_CANDIDATES, r_precision
 from models.scene_clip import SceneCLIP
 from models.tensors import to_signed_tensor
 from training.config import ConfigError, RunConfig, option
@@ -32,7 +33,6 @@ DATA = ("captioned procedural scenes (data/text_scenes.py: ground plane in persp
         "3 shapes x 6 colours x 2 sizes, occlusion), {n} scenes of the training split (seed {seed}) at "
         "64x64, without the held-out colour-shape combinations; each step draws every scene's caption "
         "afresh from 5 templates")  # fmt: skip
-R_PRECISION_CANDIDATES = 100  # the true caption among 99 others (AttnGAN's R-precision protocol)
 LIMITATIONS = ("Trained for minutes on a 2-core CPU on procedural scenes of a 43-word language: it knows nothing "
                "of photos or of other words.")  # fmt: skip
 
@@ -54,28 +54,6 @@ class SceneClipConfig(RunConfig):
         if self.batch > self.scenes:
             raise ConfigError(f"--batch ({self.batch}) cannot exceed --scenes ({self.scenes}): a batch holds "
                               "distinct scenes")  # fmt: skip
-
-
-@torch.no_grad()
-def r_precision(clip: SceneCLIP, images: np.ndarray, captions: list[str], seed: int = 0,
-                keys: list | None = None) -> float:
-    """Fraction of images whose own caption scores strictly highest among it and 99 captions of
-    other scenes (R-precision with R = 1, AttnGAN's protocol). Distractors that say the same thing
-    are never drawn (a second 'a red ball' is not a wrong answer): those with an equal key,
-    by default the caption text; pass data.text_scenes.content_key(scene) to also treat
-    'a red ball and a blue cube' and 'a blue cube and a red ball' as the same."""
-    rng = np.random.default_rng(seed)
-    keys = keys if keys is not None else captions
-    t = torch.cat([clip.encode_text(captions[i : i + 256]) for i in range(0, len(captions), 256)])
-    v = torch.cat([clip.encode_images(images[i : i + 256]) for i in range(0, len(images), 256)])
-    same = np.array([[a == b for b in keys] for a in keys])
-    hits = 0
-    for i in range(len(images)):
-        pool = np.flatnonzero(~same[i])
-        others = rng.choice(pool, min(R_PRECISION_CANDIDATES - 1, len(pool)), replace=False)
-        own = float(v[i] @ t[i])
-        hits += bool(own > float((t[others] @ v[i]).max()))
-    return hits / len(images)
 
 
 class ContrastiveCLIP(nn.Module):
