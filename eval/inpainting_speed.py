@@ -14,7 +14,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from data.masks import bucket_mask
-from eval.superres_speed import matmul_peak_flops
+from eval.timing import matmul_peak_flops
 from models import hub
 from models.classical_inpainting import inpaint_harmonic, inpaint_navier_stokes, inpaint_telea
 from models.deep_image_prior import deep_image_prior

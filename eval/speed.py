@@ -14,7 +14,6 @@ reference forward (the code before issue #21), so the ratio is free of the machi
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,6 +21,7 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from eval.timing import best_seconds, matmul_peak_flops
 from models import hub
 from models.catalog import CATALOG, CatalogEntry
 
@@ -38,19 +38,6 @@ METRICS = {
 }
 DATASET = "random inputs of each size (speed does not depend on content)"
 
-
-def matmul_peak_flops(n: int = 2048, reps: int = 5) -> float:
-    """Best float32 n x n matmul FLOP/s on this machine now (torch's default thread count)."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    torch.mm(a, b)
-    best = min(_timed(lambda: torch.mm(a, b)) for _ in range(reps))
-    return 2 * n**3 / best
-
-
-def _timed(fn: Callable[[], object]) -> float:
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
 
 
 def count_flops(fn: Callable[[], object]) -> float:
@@ -215,7 +202,7 @@ def _run_one(w: Workload, i: int, n_jobs: int, sizes, peak: float, progress) -> 
             call()  # warm-up (oneDNN primitives, allocations)
         reps = 1 if size == max(run_sizes) and len(run_sizes) > 1 else REPEATS
         with torch.inference_mode():
-            seconds = min(_timed(call) for _ in range(reps))
+            seconds = best_seconds(call, reps, warmup=False)
         per_size[str(size)] = {"seconds": seconds, "gflops": flops / 1e9,
                                "fraction_of_peak": flops / seconds / peak}  # fmt: skip
     return {"title": w.title, "unit": w.unit, "per_size": per_size}

@@ -4,12 +4,11 @@ same run. FLOPs are counted by torch's FlopCounterMode on the tiles actually run
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from eval.timing import best_seconds, matmul_peak_flops
 from models import hub
 from models.resample import upscale_bicubic_x4
 from models.srresnet import SRResNet, tile_layout, upscale_x4
@@ -24,18 +23,6 @@ METRICS = {
 }
 DATASET = "random RGB inputs of each size (speed does not depend on content)"
 
-
-def matmul_peak_flops(n: int = 2048, reps: int = 5) -> float:
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    torch.mm(a, b)
-    best = min(_timed(lambda: torch.mm(a, b)) for _ in range(reps))
-    return 2 * n**3 / best
-
-
-def _timed(fn) -> float:
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
 
 
 def count_flops(model: SRResNet, size: int) -> float:
@@ -69,12 +56,12 @@ def run(progress=None) -> dict:
                 progress((i * len(SIZES) + j) / steps, f"{name} at {size}px")
             img = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
             if model is None:
-                seconds = min(_timed(lambda: upscale_bicubic_x4(img)) for _ in range(3))
+                seconds = best_seconds(lambda: upscale_bicubic_x4(img), 3, warmup=False)
                 per_size[str(size)] = {"seconds": seconds, "gflops": None, "fraction_of_peak": None}
                 continue
             flops = count_flops(model, size)
             reps = 3 if size < 512 else 1
-            seconds = min(_timed(lambda: upscale_x4(model, img)) for _ in range(reps))
+            seconds = best_seconds(lambda: upscale_x4(model, img), reps, warmup=False)
             per_size[str(size)] = {"seconds": seconds, "gflops": flops / 1e9,
                                    "fraction_of_peak": flops / seconds / peak}  # fmt: skip
         out["methods"][name] = {"title": desc, "per_size": per_size}
