@@ -9,6 +9,7 @@ import sys
 # method -> the module whose RECIPES (or, for methods not yet on the engine, main()) trains it
 METHODS = {"srresnet": "training.superres", "srgan": "training.superres",
            "dcgan": "training.dcgan", "acgan": "training.dcgan", "face-classifier": "training.dcgan",
+           "face-judge-aug": "training.dcgan",
            "fashion-classifier": "training.dcgan", "dcgan-directions": "training.dcgan",
            "inpainting": "training.inpainting", "pix2pix": "training.translation",
            "cyclegan": "training.translation", "scene-classifier": "training.translation",

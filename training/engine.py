@@ -61,6 +61,7 @@ class Recipe:
     model_name: str = ""  # the checkpoint directory name under models/weights/
     config: type[RunConfig] = RunConfig
     description: str = ""
+    init_part: str = "g"  # the part --init warm-starts (the exported model's class loads the checkpoint)
 
     def setup(self, run: Run) -> None:
         """Create the models with run.add(...)."""
@@ -326,6 +327,28 @@ class Run:
             tmp.replace(self.out / STATE_FILE)  # atomic: a crash mid-save keeps the last state
             self.log.save()
 
+    def init_from(self, directory: Path, name: str) -> str:
+        """Warm start: copy the weights of the checkpoint exported in `directory` (loaded strictly by
+        the part's own class) into part `name` and its EMA copy. Returns the card's line for it."""
+        module = self.unwrap(name)
+        try:
+            loaded = type(module).from_pretrained(Path(directory), strict=True)
+            module.load_state_dict(loaded.state_dict())
+        except (OSError, RuntimeError, ValueError, TypeError) as exc:
+            raise ConfigError(f"--init {directory}: not a checkpoint of this {type(module).__name__} "
+                              f"configuration ({str(exc).splitlines()[0][:200]})") from None
+        part = self.parts[name]
+        if part.ema is not None:
+            part.ema.module.load_state_dict(module.state_dict())
+        meta = Path(directory) / "training_meta.json"
+        before = ""
+        if meta.exists():
+            import json
+
+            m = json.loads(meta.read_text())
+            before = f" (its run: `{m.get('command', '?')}`, {m.get('steps', '?')} steps, {m.get('date', '?')})"
+        return f"warm start: {name} initialised from `{directory}`{before}"
+
     def load_state(self, directory: Path) -> None:
         path = Path(directory) / STATE_FILE
         if not path.is_file():
@@ -420,6 +443,8 @@ def run_recipe(recipe: Recipe, cfg: RunConfig, argv: list[str]) -> dict:
     recipe.setup(run)
     if cfg.resume:
         run.load_state(Path(cfg.resume))
+    elif cfg.init:
+        run.extra["init"] = run.init_from(Path(cfg.init), recipe.init_part)
     dataset = recipe.dataset(run)
     acc = run.accelerator
     bar = tqdm(total=cfg.steps, initial=run.step, disable=not run.is_main, desc=recipe.method, unit="step")
@@ -480,7 +505,8 @@ def finish(run: Run) -> dict:
     meta = {
         "name": recipe.model_name, "method": recipe.method, "summary": info["summary"],
         "command": command_line(run.argv), "seed": cfg.seed, "data": info["data"], "steps": run.step,
-        "batch": cfg.batch, "processes": run.accelerator.num_processes, "details": info["details"],
+        "batch": cfg.batch, "processes": run.accelerator.num_processes,
+        "details": info["details"] + (f"; {run.extra['init']}" if run.extra.get("init") else ""),
         "wall_seconds": round(run.elapsed, 1), "machine": machine_description(run),
         "device": device_description(run), "accelerate": accelerate_description(run), "ema": ema,
         "date": datetime.date.today().isoformat(), "parameters": sum(p.numel() for p in model.parameters()),
