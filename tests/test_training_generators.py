@@ -162,6 +162,17 @@ def test_init_warm_starts_the_generator_and_says_so(tmp_path):
     assert not (tmp_path / "bad").exists()
 
 
+def test_replot_redraws_the_curves_from_the_log(tmp_path):
+    out = tmp_path / "run"
+    _run(["dcgan", "--steps", "4", "--faces", "16", "--batch", "4", "--width", "4", "--log-every", "2", *FAST,
+          "--out", str(out)])  # fmt: skip
+    (out / "loss_curve.html").unlink()
+    assert train_main(["replot", str(out)]) == 0
+    html = (out / "loss_curve.html").read_text()
+    assert "d_loss" in html and "g_loss" in html
+    assert "- Loss curves: `loss_curve.html`" in (out / "README.md").read_text()
+
+
 def test_second_face_judge_trains_on_degraded_renders(tmp_path):
     out = tmp_path / "judge"
     argv = _run(["face-judge-aug", "--steps", "12", "--faces", "64", "--test-faces", "16", "--batch", "16",

@@ -554,3 +554,20 @@ def accelerate_description(run: Run) -> str:
 
 def config_fields(cfg: RunConfig) -> list[str]:
     return [f.name for f in dataclasses.fields(cfg)]
+
+
+def replot(directory: Path) -> str:
+    """Redraw a finished run's curves from its training_log.csv (e.g. when the static export had no
+    browser at the end of the run) and point its card at them. Returns the file written."""
+    from models.cards import read_meta
+
+    directory = Path(directory)
+    with open(directory / "training_log.csv") as f:
+        rows = [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(f)]
+    meta = read_meta(directory)
+    name = LossLog(directory / "training_log.csv", rows=rows).plot(directory, f"{meta['name']} training losses")
+    if name == "loss_curve.png":
+        (directory / "loss_curve.html").unlink(missing_ok=True)
+    meta["curves"] = f"`{name}`"
+    write_model_card(directory, meta)
+    return name
