@@ -356,7 +356,7 @@ class Run:
         state = torch.load(path, map_location="cpu", weights_only=True)
         if state["method"] != self.recipe.method:
             raise ConfigError(f"--resume {directory}: that run trained {state['method']!r}, not {self.recipe.method!r}")
-        ignored = {"steps", "max_minutes", "stop_after", "resume", "out", "save_every_minutes", "workers", "threads"}
+        ignored = {"steps", "max_minutes", "stop_after", "resume", "init", "out", "save_every_minutes", "workers", "threads"}
         changed = sorted(k for k, v in config_dict(self.cfg).items()
                          if k not in ignored and state["config"].get(k) != v)  # fmt: skip
         if changed:
