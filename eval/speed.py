@@ -157,7 +157,9 @@ def _image_to_image(entry: CatalogEntry, source: str) -> Workload:
         x = torch.rand(1, 3, s, s) * 2 - 1
         return lambda: generator(x)
 
-    return Workload(entry.name, title + ", one direction", "input px", IMAGE_SIZES, call,
+    # HugGAN's 8-level U-Net takes multiples of 256 px only
+    sizes = (256, 512, 768) if entry.name == "pix2pix-night2day-hub" else IMAGE_SIZES
+    return Workload(entry.name, title + ", one direction", "input px", sizes, call,
                     covers=(entry.name,), weights=source)  # fmt: skip
 
 

@@ -227,7 +227,7 @@ _POINTWISE_CONV = getattr(getattr(torch.ops, "mkldnn", None), "_convolution_poin
 
 class FusedSRResNet(nn.Module):
     """SRResNet for CPU inference on oneDNN's fused convolutions: the same function as
-    SRResNet.eval() up to float rounding (~1e-6), ~1.5x faster than the folded channels_last copy
+    SRResNet.eval() up to float rounding (~1e-6), 1.2-1.5x faster than the folded channels_last copy
     here (eval/speed.py times both in one run). Built by fused_inference(); never trained.
 
     Each convolution carries what follows it as a oneDNN post-op: PReLU with one parameter is a

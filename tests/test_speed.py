@@ -69,3 +69,16 @@ def test_matmul_peak_is_positive_and_finite():
     peak = speed.matmul_peak_flops(n=256, reps=1)
     assert 0 < peak < float("inf")
     assert torch.get_num_threads() >= 1
+
+
+def test_the_committed_results_time_every_catalog_model():
+    """eval/results/speed.json (the dashboard's table) has a timed row for every catalog entry;
+    a model added to the catalog needs `python -m eval.run speed` (or its workload) run again."""
+    import json
+    from pathlib import Path
+
+    result = json.loads((Path(__file__).resolve().parent.parent / "eval/results/speed.json").read_text())
+    assert set(result["catalog"]) == set(CATALOG)
+    for name, workload in result["catalog"].items():
+        per_size = result["methods"][workload].get("per_size", {})
+        assert len(per_size) == 3 and all(v["seconds"] > 0 for v in per_size.values()), name
