@@ -46,12 +46,14 @@ def build_app():
 
 
 def serve(demo, **launch_kwargs):
-    """queue() and launch() with the app's limits: 2 jobs per tab at a time (2 cores), a fair
-    queue (a few places per session, capped per tab), request bodies capped before they are read,
-    25 MB per file, and no internal error text (paths, exceptions) shown to users: what a person
-    can act on is a gr.Error with its own message."""
+    """queue() and launch() with the app's limits: the tabs' model work 2 jobs at a time in all
+    (2 cores; demos.serving.share_cpu), a fair queue (a few places per session, capped per event
+    and per group), request bodies capped before they are read, 25 MB per file, and no internal
+    error text (paths, exceptions) shown to users: what a person can act on is a gr.Error with its
+    own message."""
     from demos import serving
 
+    serving.share_cpu(demo)
     demo.queue(default_concurrency_limit=2, max_size=serving.QUEUE_MAX_SIZE)
     serving.install_fair_queue(demo)
     launch_kwargs.setdefault("show_error", False)

@@ -25,8 +25,16 @@ MB = 1024 * 1024
 JSON_BODY_BYTES = 8 * MB  # API calls; images travel through /upload (a pasted data: URL up to ~6 MB)
 UPLOAD_BODY_BYTES = 80 * MB  # one upload request: an editor's photo + composite + layer at 25 MB each
 PER_SESSION_JOBS = 3  # queued + running jobs one session may hold
-PER_EVENT_WAITING = 16  # jobs waiting per concurrency group (a tab), all sessions together
+PER_EVENT_WAITING = 16  # jobs waiting per event (one button's function), all sessions together
+PER_GROUP_WAITING = 48  # jobs waiting per concurrency group (CPU_GROUP: every tab together)
 QUEUE_MAX_SIZE = 64  # the whole queue
+# The tabs' model work shares one concurrency group sized to the machine: two jobs compute at once
+# (one per core; torch's 2 threads each), whichever tab they come from. Per-tab groups of 2 ran up
+# to 10 jobs and 20 busy threads on 2 cores at once, and every one of them slowed down (issue #21:
+# p95 68 s for 16 users). Single-slot groups (Deep Image Prior's lock, the report, re-runs) keep theirs.
+CPU_GROUP = "cpu"
+CPU_JOBS = 2
+TAB_GROUPS = ("superres", "dcgan", "acgan", "text2image", "inpainting", "translation", "community")
 
 
 class BodyLimit:
@@ -104,11 +112,24 @@ def session_jobs(queue, session_hash: str) -> int:
     return sum(e.session_hash == session_hash for e in waiting + running)
 
 
+def share_cpu(demo: gr.Blocks, limit: int = CPU_JOBS, groups: tuple[str, ...] = TAB_GROUPS) -> list[str]:
+    """Move every event of the tabs' concurrency groups (`groups`) into CPU_GROUP, `limit` jobs at
+    a time, before launch (gradio builds its queues from the events at the first join). Returns
+    the api names (or function names) moved."""
+    moved = []
+    for fn in demo.fns.values():
+        if fn.concurrency_id in groups:
+            fn.concurrency_id, fn.concurrency_limit = CPU_GROUP, limit
+            moved.append(fn.api_name or fn.name)
+    return moved
+
+
 def install_fair_queue(demo: gr.Blocks, per_session: int = PER_SESSION_JOBS,
-                       per_event: int = PER_EVENT_WAITING) -> None:  # fmt: skip
-    """Wrap the queue's join (after demo.queue()): a session holding `per_session` jobs, or an
-    event group with `per_event` jobs waiting, gets "queue full" (HTTP 503) for that request only;
-    everyone else is still admitted. Keyed by the session hash every client sends with a join."""
+                       per_event: int = PER_EVENT_WAITING, per_group: int = PER_GROUP_WAITING) -> None:  # fmt: skip
+    """Wrap the queue's join (after demo.queue()): a session holding `per_session` jobs, an event
+    with `per_event` jobs waiting, or a concurrency group with `per_group` waiting, gets "queue
+    full" (HTTP 503) for that request only; everyone else is still admitted. Keyed by the session
+    hash every client sends with a join."""
     queue = demo._queue
     push: Callable[..., Awaitable] = queue.push
     lock = asyncio.Lock()  # checks and admissions in order, so two joins cannot both slip in
@@ -120,8 +141,9 @@ def install_fair_queue(demo: gr.Blocks, per_session: int = PER_SESSION_JOBS,
                 return (False, f"You already have {per_session} requests queued or running: wait for "
                                "one to finish (or cancel it), then try again.", "queue_full")  # fmt: skip
             group = queue.event_queue_per_concurrency_id.get(fn.concurrency_id) if fn else None
-            if group is not None and len(group.queue) >= per_event:
-                return (False, f"This tab is busy ({len(group.queue)} requests waiting): try again in "
+            waiting = [e for e in group.queue if e.fn is fn] if group is not None else []
+            if group is not None and (len(waiting) >= per_event or len(group.queue) >= per_group):
+                return (False, f"This tab is busy ({len(waiting)} requests waiting): try again in "
                                "a minute.", "queue_full")  # fmt: skip
             return await push(body, request, username)
 

@@ -71,8 +71,7 @@ def test_registry_covers_the_runner_the_dashboard_and_training():
         module = task.load()
         assert callable(module.run) and callable(module.csv_rows), name
         assert len(figures(name)) == len(task.figures) >= 1
-        if name != "speed":  # the all-models speed task has not had its first full run yet
-            assert (ROOT / "eval" / "results" / f"{name}.json").is_file(), name
+        assert (ROOT / "eval" / "results" / f"{name}.json").is_file(), name
     assert figures("no-such-task") == []
 
 

@@ -145,3 +145,43 @@ def test_outputs_go_to_one_cache_pruned_by_age_and_size(monkeypatch, tmp_path):
     assert {"big2", "new"} <= set(left) and kept <= 1500 + 200
     removed, kept = common.prune_outputs(root, max_age_s=900, max_bytes=10, min_age_s=60, now=now)
     assert "new" in {p.name for p in root.iterdir()}  # never younger than min_age_s
+
+
+def test_the_tabs_share_one_concurrency_group_sized_to_the_cores():
+    """#21: per-tab groups of 2 let 10 jobs compute at once on 2 cores; the tabs' events now share
+    CPU_GROUP (2 at a time in all), single-slot groups keep theirs."""
+    gate = threading.Event()
+
+    def held(x: float) -> float:
+        gate.wait(30)
+        return x
+
+    with gr.Blocks() as demo:
+        x, y = gr.Number(), gr.Number()
+        gr.Button("sr").click(held, x, y, api_name="sr", concurrency_limit=2, concurrency_id="superres")
+        gr.Button("dc").click(held, x, y, api_name="dc", concurrency_limit=2, concurrency_id="dcgan")
+        gr.Button("report").click(held, x, y, api_name="report", concurrency_limit=1, concurrency_id="report")
+    port = free_port()
+    app.serve(demo, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True)
+    url = f"http://127.0.0.1:{port}"
+    fns = {fn.api_name: i for i, fn in demo.fns.items()}
+    assert {fn.api_name: (fn.concurrency_id, fn.concurrency_limit) for fn in demo.fns.values()} == {
+        "sr": (serving.CPU_GROUP, serving.CPU_JOBS), "dc": (serving.CPU_GROUP, serving.CPU_JOBS),
+        "report": ("report", 1)}  # fmt: skip
+    try:
+        for name in ("sr", "dc", "sr", "dc", "report"):
+            assert join(url, fns[name], uuid.uuid4().hex) == 200
+        queue = demo._queue
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            running = [e for job in queue.active_jobs if job for e in job]
+            if len(running) >= 3:
+                break
+            time.sleep(0.1)
+        by_group = [e.concurrency_id for e in running]
+        assert by_group.count(serving.CPU_GROUP) == serving.CPU_JOBS  # 2 of the 4 tab jobs run
+        assert by_group.count("report") == 1
+        assert len(queue.event_queue_per_concurrency_id[serving.CPU_GROUP].queue) == 2  # the others wait
+    finally:
+        gate.set()
+        demo.close()

@@ -8,9 +8,12 @@ import torch
 
 from models.resample import downscale_x4, upscale_bicubic_x4
 from models.srresnet import (
+    FusedSRResNet,
     SRGANDiscriminator,
     SRResNet,
+    fused_inference,
     inference_copy,
+    subpixel_conv_weight,
     tile_layout,
     tile_spans,
     upscale_x4,
@@ -86,7 +89,10 @@ def test_tile_spans_cover_with_overlap():
 def _tiny_sr_with_bn_statistics(seed: int = 3) -> SRResNet:
     """A seeded tiny model whose BatchNorms do something (fresh ones are the identity in eval
     mode, so folding them would be trivially right)."""
-    m = tiny_sr(seed)
+    return _set_bn_statistics(tiny_sr(seed), seed)
+
+
+def _set_bn_statistics(m: SRResNet, seed: int) -> SRResNet:
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for bn in (mod for mod in m.modules() if isinstance(mod, torch.nn.BatchNorm2d)):
@@ -133,7 +139,7 @@ def test_fast_upscale_equals_reference_on_a_seeded_tiny_model():
     rng = np.random.default_rng(1)
     hr = (rng.random((96, 80, 3)) * 255).astype(np.uint8)
     lr = downscale_x4(hr)
-    ref = upscale_x4(m, lr, tile=16, overlap=6, fast=False)
+    ref = upscale_x4(m, lr, tile=16, overlap=6, path="reference")
     fast = upscale_x4(m, lr, tile=16, overlap=6)
     assert np.abs(ref.astype(int) - fast.astype(int)).max() <= 1  # float rounding at .5 only
     assert (ref != fast).mean() < 1e-3
@@ -152,7 +158,78 @@ def test_fast_upscale_equals_reference_on_the_embedded_checkpoint(name):
     photo = Path(__file__).resolve().parent.parent / "demos" / "examples" / "astronaut_256.png"
     hr = np.asarray(Image.open(photo).convert("RGB"))[:128, :192]
     lr = downscale_x4(hr)
-    ref = upscale_x4(model, lr, fast=False)
+    ref = upscale_x4(model, lr, path="reference")
     fast = upscale_x4(model, lr)
     assert np.abs(ref.astype(int) - fast.astype(int)).max() <= 1
     assert abs(_psnr_vs(hr, fast) - _psnr_vs(hr, ref)) < 1e-3
+
+
+# --- the fused path (issue #21, second round): oneDNN post-ops, the last conv before the shuffle
+
+
+@pytest.mark.parametrize("k", [3, 5, 9])
+def test_subpixel_conv_weight_moves_the_conv_before_the_shuffle(k):
+    g = torch.Generator().manual_seed(k)
+    weight, z = torch.randn(3, 4, k, k, generator=g), torch.randn(2, 16, 7, 5, generator=g)
+    expected = torch.nn.functional.conv2d(torch.nn.functional.pixel_shuffle(z, 2), weight, padding=k // 2)
+    moved, pad = subpixel_conv_weight(weight)
+    assert moved.shape == (12, 16, k // 2 + 1 + (k % 4 == 3), k // 2 + 1 + (k % 4 == 3))
+    got = torch.nn.functional.pixel_shuffle(torch.nn.functional.conv2d(z, moved, padding=pad), 2)
+    assert got.shape == expected.shape
+    assert torch.allclose(got, expected, atol=1e-4)  # borders included (zero padding)
+    with pytest.raises(ValueError, match="odd"):
+        subpixel_conv_weight(torch.zeros(3, 4, 4, 4))
+
+
+def _with_prelu_slopes(m: SRResNet, seed: int = 5) -> SRResNet:
+    """Slopes other than PReLU's 0.25 default (and one negative), so the fused leaky ReLUs are
+    checked against different values per layer."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for i, prelu in enumerate(mod for mod in m.modules() if isinstance(mod, torch.nn.PReLU)):
+            prelu.weight.fill_(-0.3 if i == 1 else float(torch.rand(1, generator=g)))
+    return m
+
+
+@pytest.mark.parametrize("upscale, residual", [(2, False), (4, True), (4, False), (8, True)])
+def test_fused_path_is_the_same_function(upscale, residual):
+    torch.manual_seed(upscale)
+    m = SRResNet(channels=8, num_rcb=2, upscale=upscale, bicubic_residual=residual).eval()
+    m = _with_prelu_slopes(_set_bn_statistics(m, upscale))
+    fused = fused_inference(m)
+    assert isinstance(fused, FusedSRResNet)
+    x = torch.rand(2, 3, 11, 9)
+    with torch.inference_mode():
+        ref, out = m(x), fused(x)
+    assert out.shape == (2, 3, 11 * upscale, 9 * upscale)
+    assert (ref - out).abs().max() < 1e-5
+    assert fused_inference(m) is fused  # cached
+
+
+def test_fused_path_follows_weight_updates_and_falls_back():
+    m = _with_prelu_slopes(_tiny_sr_with_bn_statistics())
+    first = fused_inference(m)
+    with torch.no_grad():
+        m.conv3.bias.add_(0.25)
+    second = fused_inference(m)
+    assert second is not first
+    x = torch.rand(1, 3, 8, 8)
+    with torch.inference_mode():
+        assert torch.allclose(second(x), m(x), atol=1e-5)
+    # a PReLU with one slope per channel is not a leaky ReLU: the folded copy runs instead
+    m.conv1[1] = torch.nn.PReLU(8)
+    assert not FusedSRResNet.eligible(m)
+    assert fused_inference(m) is inference_copy(m)
+
+
+def test_every_path_gives_the_same_upscale():
+    m = _with_prelu_slopes(_tiny_sr_with_bn_statistics())
+    rng = np.random.default_rng(2)
+    hr = (rng.random((80, 96, 3)) * 255).astype(np.uint8)
+    lr = downscale_x4(hr)
+    outs = {p: upscale_x4(m, lr, tile=16, overlap=6, path=p) for p in ("reference", "folded", "fused")}
+    for p in ("folded", "fused"):
+        assert np.abs(outs[p].astype(int) - outs["reference"].astype(int)).max() <= 1, p
+        assert abs(_psnr_vs(hr, outs[p]) - _psnr_vs(hr, outs["reference"])) < 1e-3, p
+    with pytest.raises(ValueError, match="path"):
+        upscale_x4(m, lr, path="onnx")
