@@ -50,7 +50,7 @@ CLIP_NOTE = ("CLIP score = 100 · max(cos(image, caption), 0) with OpenAI CLIP V
              "loaded, else with the LiT scene CLIP trained here (a frozen pretrained sentence encoder, a "
              "projection and an image tower trained on the scenes); every result names the one that ran. "
              "'detected' is what a parameter-free colour/shape detector reads in the 64x64 image.")  # fmt: skip
-NEAR_TRAINING = 0.6  # sentence cosine to the nearest training caption below which a caption is called far
+NEAR_TRAINING = 0.55  # sentence cosine to the nearest training caption below which a caption is called far
 SOURCE_GRID, SOURCE_UPLOAD = "A sample from the grid above", "An uploaded image"
 TABLE_COLUMNS = ["#", "Seed", "CLIP score", "Detected"]
 EXAMPLES = [  # (caption, label); the last is a colour-shape combination held out of training
@@ -144,7 +144,7 @@ def far_caption_note(nearest: list[tuple[str, float]]) -> str | None:
         return None
     shown = "; ".join(f"“{c}” ({s:.2f})" for c, s in nearest)
     return (f"This caption is far from what the model was trained on: its nearest training captions are {shown} "
-            f"(sentence cosine, all-MiniLM-L6-v2; training-style captions score ≥ {NEAR_TRAINING:.1f}). The model "
+            f"(sentence cosine, all-MiniLM-L6-v2; training-style captions score ≥ {NEAR_TRAINING:.2f}). The model "
             "only ever saw 1–4 cubes, balls and cones in six colours on a grey plane, so these samples show what "
             "it makes of the nearest thing it knows, not your caption.")  # fmt: skip
 

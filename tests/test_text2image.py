@@ -41,7 +41,7 @@ from data.text_scenes import (
 from data.text_scenes import (
     test_scenes as eval_scenes,
 )
-from demos.text2image import SOURCE_GRID, SOURCE_UPLOAD, describe_detections, held_out_mentions
+from demos.text2image import NEAR_TRAINING, SOURCE_GRID, SOURCE_UPLOAD, describe_detections, held_out_mentions
 from models.gan_int_cls import GanIntCls, lerp_embeddings, seeded_z
 from models.gan_int_cls import render as render_gan
 from models.scene_clip import (
@@ -300,7 +300,8 @@ def test_nearest_training_captions(tiny_clip):
     assert best[0][0] == own and best[0][1] == pytest.approx(1.0, abs=1e-5) and len(best) == 3
     assert [s for _, s in best] == sorted((s for _, s in best), reverse=True)
     far = tiny_clip.nearest_training_captions("a cat on a sofa")
-    assert far[0][1] < 0.6 < best[1][1]  # all-MiniLM-L6-v2: an unrelated sentence is far, a sibling caption near
+    near = tiny_clip.nearest_training_captions("a green block")
+    assert far[0][1] < NEAR_TRAINING < near[0][1]  # all-MiniLM-L6-v2: an unrelated sentence is far, a sibling near
 
 
 # --- GAN-INT-CLS --------------------------------------------------------------------------------
@@ -438,7 +439,8 @@ def test_samples_with_scores_and_detections(client):
     assert (
         re.search(r"4 samples in \d+\.\d\d s on CPU", summary)
         and "CLIP score (LiT scene CLIP (trained here))" in summary  # offline: the LiT scene CLIP, by name
-        and "Nearest training caption: “two red balls and a blue cube”" in summary
+        and float(re.search(r"Nearest training caption: “[^”]+” \(sentence cosine (\d\.\d\d)\)", summary)[1])
+        >= NEAR_TRAINING
     )
     assert Image.open(png).size[0] > 4 * 128
     # sample k uses seed base + k - 1, whatever the grid size
@@ -468,7 +470,7 @@ def test_a_far_caption_gets_samples_and_an_honest_note(client):
     assert len(gallery) == 2
     assert "far from what the model was trained on" in summary and "nearest training captions are “" in summary
     sims = [float(x) for x in re.findall(r"” \((\d\.\d\d)\)", summary)]
-    assert len(sims) == 3 and max(sims) < 0.6 and sims == sorted(sims, reverse=True)
+    assert len(sims) == 3 and max(sims) < NEAR_TRAINING and sims == sorted(sims, reverse=True)
     _, _, near, _ = client.predict("two red balls", 2, 0, api_name="/text2image")
     assert "far from" not in near
 
@@ -598,11 +600,11 @@ def test_openai_clip_from_the_hub_scores_the_tab_and_the_probes(openai_clip_in_f
     lit, gan_encoder = hub.load("scene-clip").model, text2image.load_models()[1]
     images = text2image.generate_images(text2image.load_models()[0].model, gan_encoder, [CAPTION], [0, 1])
     expected = clip_scores(loaded.model, images, [CAPTION] * 2)  # the tiny CLIP's own numbers, not the LiT's
-    assert [r[2] for r in table["data"]] == pytest.approx(np.round(expected, 2).tolist(), abs=0.011)
+    assert [r[2] for r in table] == pytest.approx(np.round(expected, 2).tolist(), abs=0.011)
     assert not np.allclose(expected, clip_scores(lit, images, [CAPTION] * 2))
     _, md, _ = interpolate_captions("a red ball", "two blue cubes", 0, 3)
     assert "CLIP score (OpenAI CLIP ViT-B/32) vs A" in md
-    result = bench.run(per_count=25, n_heldout=110)
+    result = bench.run(per_count=30, n_heldout=110)
     assert result["clip_score_label"] == "CLIP score (OpenAI CLIP ViT-B/32)"
     gan = result["methods"][bench.GAN]["mean"]
     assert {"clip_score", "phrased_clip_score", "r_precision", "phrased_count_accuracy_1_3"} <= set(gan)

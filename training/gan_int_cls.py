@@ -39,7 +39,6 @@ from training.config import RunConfig, option
 from training.engine import Recipe, Run, StepBatches
 from training.text2image import (
     DATA,
-    LIMITATIONS,
     caption_pool,
     default_cache,
     pool_vectors,
@@ -48,6 +47,8 @@ from training.text2image import (
 
 logger = logging.getLogger(__name__)
 
+LIMITATIONS = ("Trained on a 2-core CPU on procedural scenes: it draws only 1-4 coloured cubes, balls and cones on "
+               "a grey plane; any other caption gets the nearest thing it knows.")  # fmt: skip
 INTERPOLATION_BETA = 0.5  # GAN-INT: beta * t1 + (1 - beta) * t2, as in the paper
 PREVIEW_CAPTIONS = ("a red ball", "two blue cubes", "three green cones", "a yellow ball and a purple cube",
                     "four orange balls", "a large green cube near the camera", "we can see a pair of violet orbs",
@@ -71,6 +72,7 @@ class GanIntClsConfig(RunConfig):
                                   min=0, exclusive_min=True)
     style_steps: int = option(5000, "style encoder training: at most this many steps of --batch (--style-minutes may "
                              "end it first)", min=1)
+    note: str = option("", "a sentence for the card about this run's machine (e.g. other runs sharing its cores)")
     preview_every: int = option(250, "steps between sample grids (samples.png) while training (0: only at the end)",
                                 min=0)
 
@@ -232,7 +234,8 @@ class GanIntClsRecipe(Recipe):
                        f"here on captioned procedural scenes with the text encoder '{self.encoder_name}'. The "
                        "discriminator is not saved.",
             "style_mse": style["mse"], "gan_steps": run.step, "templates": list(TRAIN_TEMPLATES), "heldout_templates": list(HELDOUT_TEMPLATES),
-            "limitations": LIMITATIONS, "tags": ["gan-int-cls", "text-to-image", "gan-gallery"],
+            "limitations": " ".join(x for x in (LIMITATIONS, cfg.note) if x),
+            "tags": ["gan-int-cls", "text-to-image", "gan-gallery"],
         }  # fmt: skip
 
 
