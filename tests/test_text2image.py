@@ -41,7 +41,13 @@ from data.text_scenes import (
 from data.text_scenes import (
     test_scenes as eval_scenes,
 )
-from demos.text2image import NEAR_TRAINING, SOURCE_GRID, SOURCE_UPLOAD, describe_detections, held_out_mentions
+from demos.text2image import (
+    NEAR_TRAINING,
+    SOURCE_GRID,
+    SOURCE_UPLOAD,
+    describe_detections,
+    held_out_mentions,
+)
 from models.gan_int_cls import GanIntCls, lerp_embeddings, seeded_z
 from models.gan_int_cls import render as render_gan
 from models.scene_clip import (
