@@ -25,7 +25,7 @@ generated number means something only next to its real one.
   else with the LiT scene CLIP (the result's clip_score_label names it);
 - composition: the attribute and R-precision probes on scenes holding a colour-shape combination
   never seen in training (data/text_scenes.HELD_OUT), and how often that combination is drawn;
-- FD (scene-CLIP image features) generated vs real, next to two disjoint sets of real renders;
+- FD (LiT scene-CLIP image features) generated vs real, next to two disjoint sets of real renders;
 - speed: one caption -> 8 samples (text encoding by the frozen sentence encoder, uncached, +
   generation) on this CPU.
 
@@ -110,8 +110,8 @@ METRICS = {
     "r_precision": f"R-precision (R=1): fraction of images whose own caption scores strictly highest among it "
                    f"and {R_PRECISION_CANDIDATES - 1} captions of scenes with other objects (never an equivalent caption), with the scene CLIP trained here "
                    "(target >= 0.7)",
-    "clip_score": f"{CLIP_SCORE_NAME}: 100 * max(cosine, 0) of image and caption embeddings, mean; not "
-                  "OpenAI CLIP",
+    "clip_score": "100 * max(cosine, 0) of image and caption embeddings, mean, with the CLIP named in "
+                  "clip_score_label (OpenAI CLIP ViT-B/32 where it can be loaded, else the LiT scene CLIP)",
     "fd": f"{FD_NAME}: Fréchet distance between the 128-d image embeddings (before normalisation) of the scene "
           "CLIP, these images vs the real renders of the same scenes; for the real renders, two disjoint real "
           "sets of the same size (the floor); not Inception FID",
