@@ -144,7 +144,7 @@ def far_caption_note(nearest: list[tuple[str, float]]) -> str | None:
         return None
     shown = "; ".join(f"“{c}” ({s:.2f})" for c, s in nearest)
     return (f"This caption is far from what the model was trained on: its nearest training captions are {shown} "
-            f"(sentence cosine, all-MiniLM-L6-v2; training-style captions score ≥ {NEAR_TRAINING:.2f}). The model "
+            f"(sentence cosine, all-MiniLM-L6-v2; captions about these scenes score about {NEAR_TRAINING + 0.05:.1f} or more). The model "
             "only ever saw 1–4 cubes, balls and cones in six colours on a grey plane, so these samples show what "
             "it makes of the nearest thing it knows, not your caption.")  # fmt: skip
 
