@@ -6,8 +6,8 @@ y = HORIZON + CAMERA / Z and a height of FOCAL * size / Z pixels, so farther obj
 and higher in the frame; they are painted far to near, so near ones occlude far ones (every object
 stays at least MIN_VISIBLE visible, and two objects of one colour never touch, so a connected-
 components detector can count them). Each scene keeps its objects' shape, colour, size, distance,
-position and pixel box, and captions come from varied templates (counts, colours, shapes, sizes,
-left/right, near/far).
+position and pixel box; captions come from data/captions.py (many templates, synonyms and word
+orders, some phrasings held out of training entirely).
 
 Some colour-shape combinations never appear in training scenes (HELD_OUT); `heldout_scenes()`
 makes scenes that contain them, to test composition.
@@ -29,7 +29,6 @@ MIN_VISIBLE = 0.6  # fraction of an object's area left visible after occlusion
 
 SHAPES = ("cube", "ball", "cone")
 PLURALS = {"cube": "cubes", "ball": "balls", "cone": "cones"}
-SYNONYMS = {"cube": ("cube", "block"), "ball": ("ball", "sphere"), "cone": ("cone", "pyramid")}
 COLOURS = {
     "red": (215, 40, 40), "orange": (245, 140, 30), "yellow": (235, 215, 40),
     "green": (40, 160, 60), "blue": (40, 80, 215), "purple": (140, 50, 180),
@@ -217,84 +216,9 @@ def content_key(scene: Scene) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((o.colour, o.shape) for o in scene.objects))
 
 
-def _noun(shape: str, plural: bool, rng: np.random.Generator | None) -> str:
-    word = SYNONYMS[shape][int(rng.integers(2))] if rng is not None and rng.random() < 0.25 else shape
-    return word + "s" if plural else word
+from data.captions import TEMPLATES, caption, heldout_caption  # noqa: E402  (the caption grammar)
 
-
-def _article(next_word: str) -> str:
-    return "an" if next_word[0] in "aeiou" else "a"
-
-
-def _groups(scene: Scene) -> list[tuple[str, str, list[SceneObject]]]:
-    groups: dict[tuple[str, str], list[SceneObject]] = {}
-    for o in sorted(scene.objects, key=lambda o: o.x):
-        groups.setdefault((o.colour, o.shape), []).append(o)
-    return [(c, s, objs) for (c, s), objs in groups.items()]
-
-
-def _join(phrases: list[str]) -> str:
-    return phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " and " + phrases[-1]
-
-
-def _position(o: SceneObject) -> str | None:
-    if o.z < 3.0:
-        return "near the camera"
-    if o.z > 4.2:
-        return "far away"
-    if o.x < 24:
-        return "on the left"
-    if o.x > 40:
-        return "on the right"
-    return None
-
-
-TEMPLATES = ("grouped", "grouped_sized", "count_first", "there_are", "spatial")
-
-
-def caption(scene: Scene, rng: np.random.Generator | None = None, template: str | None = None) -> str:
-    """One caption of the scene. Every template states how many objects of each colour and shape
-    there are; some add sizes and positions. With rng None: the plain "grouped" form."""
-    if template is None:
-        template = "grouped" if rng is None else str(rng.choice(TEMPLATES))
-    groups = _groups(scene)
-    if template == "spatial" and not (len(scene.objects) <= 2 and all(len(g[2]) == 1 for g in groups)):
-        template = "grouped_sized"
-
-    def phrase(colour: str, shape: str, objs: list[SceneObject], sized: bool) -> str:
-        if len(objs) == 1:
-            words = ([objs[0].size] if sized else []) + [colour, _noun(shape, False, rng)]
-            return f"{_article(words[0])} {' '.join(words)}"
-        return f"{NUMBERS[len(objs)]} {colour} {_noun(shape, True, rng)}"
-
-    if template in ("grouped", "grouped_sized"):
-        return _join([phrase(c, s, objs, template == "grouped_sized") for c, s, objs in groups])
-    if template == "count_first":
-        n = scene.count
-        head = "one object" if n == 1 else f"{NUMBERS[n]} objects"
-        return f"{head}: " + _join([phrase(c, s, objs, False) for c, s, objs in groups])
-    if template == "there_are":
-        verb = "is" if len(groups[0][2]) == 1 else "are"  # agrees with the first item, as in English
-        return f"there {verb} " + _join([phrase(c, s, objs, False) for c, s, objs in groups])
-    # spatial: one or two single objects, each with where it stands when that is clear
-    parts = []
-    for c, s, objs in groups:
-        o = objs[0]
-        where = _position(o)
-        words = f"{_article(o.size)} {o.size} {c} {_noun(s, False, rng)}"
-        parts.append(f"{words} {where}" if where else words)
-    return _join(parts)
-
-
-def vocabulary() -> list[str]:
-    """Every word a caption can contain (the text encoder's word list, before specials)."""
-    words = {"a", "an", "and", "there", "is", "are", "object", "objects", "near", "the", "camera",
-             "far", "away", "on", "left", "right", ",", ":"}  # fmt: skip
-    words |= set(NUMBERS) | set(COLOURS) | set(SIZES)
-    for syns in SYNONYMS.values():
-        for w in syns:
-            words |= {w, w + "s"}
-    return sorted(words)
+__all__ = ["TEMPLATES", "caption", "heldout_caption"]
 
 
 # --- datasets --------------------------------------------------------------------------------------
@@ -316,6 +240,18 @@ def make_scenes(n: int, seed: int, split: str = "train", size: int = SIZE,
               for i in range(n)]  # fmt: skip
     images = np.stack([render(sc, size) for sc in scenes]) if scenes else np.zeros((0, size, size, 3), np.uint8)
     return SceneSet(images, scenes)
+
+
+def training_captions(n_scenes: int, per_scene: int = 4, pool_seed: int = 7) -> list[str]:
+    """The caption pool of the first n_scenes training scenes (scene by scene, per_scene each, the
+    first one plain), exactly as training/text2image.caption_pool draws it for train_scenes, without
+    rendering anything."""
+    from data.captions import caption as caption_of
+
+    rng = np.random.default_rng(TRAIN_SEED)
+    scenes = [random_scene(rng, "train") for _ in range(n_scenes)]
+    pool_rng = np.random.default_rng(pool_seed)
+    return [c for sc in scenes for c in [caption_of(sc)] + [caption_of(sc, pool_rng) for _ in range(per_scene - 1)]]
 
 
 def train_scenes(n: int, seed: int = TRAIN_SEED) -> SceneSet:

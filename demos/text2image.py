@@ -1,7 +1,8 @@
 """Text to image tab: GAN-INT-CLS (Reed et al. 2016) on captioned procedural scenes. Seeded samples
-for a caption, each with its CLIP score (the small CLIP trained here) and what a parameter-free
-detector reads in it; GAN-INT interpolation between two captions; style transfer through the
-style encoder S(x)."""
+for any caption (up to 300 characters), each with its CLIP score (OpenAI CLIP where it can be
+loaded, else the LiT scene CLIP trained here, named either way) and what a parameter-free detector
+reads in it, and a note when the caption is far from every training caption; GAN-INT interpolation
+between two captions; style transfer through the style encoder S(x)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+from data.captions import COLOUR_WORDS, SHAPE_WORDS
 from data.input_guard import InputError, guard_image, seed_number, short, whole_number
-from data.text_scenes import COLOURS, HELD_OUT, NUMBERS, PLURALS, SIZES, SYNONYMS, vocabulary
+from data.text_scenes import HELD_OUT, PLURALS
 from demos.common import (
     Number,
     Radio,
@@ -32,7 +34,7 @@ from eval.metrics import psnr_rgb
 from models import hub, text2image
 from models.dcgan import MAX_SEED
 from models.gan_int_cls import seeded_z
-from models.scene_clip import CaptionError, SceneCLIP
+from models.scene_clip import MAX_CAPTION_CHARS, CaptionError, SceneCLIP, check_caption
 from models.scene_detector import Detection, detect
 
 logger = logging.getLogger(__name__)
@@ -44,12 +46,13 @@ SHOW = 192  # display size of one sample (nearest neighbour, so pixels stay hone
 MAX_SAMPLES = 16
 MIN_STEPS, MAX_STEPS = 2, 12
 MAX_NEW_CAPTIONS = 4
-CLIP_LABEL = "CLIP score (scene-CLIP trained here)"
-CLIP_NOTE = ("CLIP score = 100 · max(cos(image, caption), 0) with the small CLIP trained here on the "
-             "scene captions (not OpenAI's CLIP); 'detected' is what a parameter-free colour/shape "
-             "detector reads in the 64x64 image.")  # fmt: skip
+CLIP_NOTE = ("CLIP score = 100 · max(cos(image, caption), 0) with OpenAI CLIP ViT-B/32 where it can be "
+             "loaded, else with the LiT scene CLIP trained here (a frozen pretrained sentence encoder, a "
+             "projection and an image tower trained on the scenes); every result names the one that ran. "
+             "'detected' is what a parameter-free colour/shape detector reads in the 64x64 image.")  # fmt: skip
+NEAR_TRAINING = 0.55  # sentence cosine to the nearest training caption below which a caption is called far
 SOURCE_GRID, SOURCE_UPLOAD = "A sample from the grid above", "An uploaded image"
-TABLE_COLUMNS = ["#", "Seed", CLIP_LABEL, "Detected"]
+TABLE_COLUMNS = ["#", "Seed", "CLIP score", "Detected"]
 EXAMPLES = [  # (caption, label); the last is a colour-shape combination held out of training
     ("two red balls and a blue cube", None),
     ("a large green cube near the camera", None),
@@ -57,11 +60,12 @@ EXAMPLES = [  # (caption, label); the last is a colour-shape combination held ou
     ("a small purple ball far away", None),
     ("four orange blocks", None),
     ("one object: a green sphere", None),
+    ("a pair of crimson orbs in the distance", "a pair of crimson orbs in the distance (held-out words)"),
     ("a red cone", "a red cone (held out: never seen in training)"),
 ]
-_SHAPE_WORDS = {
-    w + suffix: shape for shape, words in SYNONYMS.items() for w in words for suffix in ("", "s")
-}
+_COLOUR_OF = {w: colour for colour, (train, held) in COLOUR_WORDS.items() for w in train + held}
+_SHAPE_OF = {w: shape for shape, (train, held) in SHAPE_WORDS.items() for pair in train + held for w in pair
+             if " " not in w}  # fmt: skip
 
 
 def _grid_seeds(seed, count) -> tuple[int, int]:
@@ -77,9 +81,13 @@ def _models() -> tuple[hub.LoadedModel, SceneCLIP]:
     return text2image.load_models(GAN_NAME)
 
 
+def clip_label(name: str) -> str:
+    return f"CLIP score ({name})"
+
+
 def _caption(clip: SceneCLIP, text, what: str = "Caption") -> str:
     try:
-        return clip.check_caption(text)
+        return check_caption(text)
     except CaptionError as exc:
         raise InputError(f"{what}: {exc}" if what != "Caption" else str(exc)) from None
 
@@ -115,7 +123,7 @@ def held_out_mentions(caption: str) -> list[str]:
     words = re.findall(r"[a-z]+", caption.lower())
     found = []
     for colour, word in zip(words, words[1:], strict=False):
-        combo = (colour, _SHAPE_WORDS.get(word))
+        combo = (_COLOUR_OF.get(colour), _SHAPE_OF.get(word))
         if combo in HELD_OUT and f"{combo[0]} {combo[1]}" not in found:
             found.append(f"{combo[0]} {combo[1]}")
     return found
@@ -130,6 +138,17 @@ def _held_out_notice(captions: list[str]) -> list[str]:
             "the model composes colour and shape)."]  # fmt: skip
 
 
+def far_caption_note(nearest: list[tuple[str, float]]) -> str | None:
+    """An honest note when a caption is far from every training caption (None when it is near)."""
+    if not nearest or nearest[0][1] >= NEAR_TRAINING:
+        return None
+    shown = "; ".join(f"“{c}” ({s:.2f})" for c, s in nearest)
+    return (f"This caption is far from what the model was trained on: its nearest training captions are {shown} "
+            f"(sentence cosine, all-MiniLM-L6-v2; captions about these scenes score about {NEAR_TRAINING + 0.05:.1f} or more). The model "
+            "only ever saw 1–4 cubes, balls and cones in six colours on a grey plane, so these samples show what "
+            "it makes of the nearest thing it knows, not your caption.")  # fmt: skip
+
+
 # ---------------------------------------------------------------- the three actions
 
 
@@ -142,6 +161,7 @@ def generate_samples(caption, count, seed):
     seeds = list(range(base, base + n))
     r = text2image.sample(loaded, clip, text, seeds)
     images, seconds, scores = r.images, r.seconds, r.numbers["clip_score"]
+    label = clip_label(r.numbers["clip_name"])
     reads = [describe_detections(detect(im)) for im in images]
     files = gallery_files([_big(im) for im in images], "text2image_")
     items = [(f, f"#{k + 1} · seed {s} · CLIP score {sc:.1f} · {r}")
@@ -153,14 +173,18 @@ def generate_samples(caption, count, seed):
         for k, (im, sc) in enumerate(zip(images, scores, strict=True))
     ]
     footer = (f"“{_short(text)}” · GAN-INT-CLS 64x64, seeds {base}–{base + n - 1} · "
-              "CLIP score: scene-CLIP trained here")  # fmt: skip
+              f"CLIP score: {r.numbers['clip_name']}")  # fmt: skip
     starts = range(0, n, 8)
     sheet = stack_vertical([compose_comparison(panels[i : i + 8], height=128, footer=footer if i == starts[-1] else "")
                             for i in starts])  # fmt: skip
     md = (f"{n} sample{'s' if n > 1 else ''} in {seconds:.2f} s on {_device(loaded.model)} (text encoding and "
-          f"generation; scoring not included). Mean {CLIP_LABEL}: **{scores.mean():.1f}** "
+          f"generation; scoring not included). Mean {label}: **{scores.mean():.1f}** "
           f"(min {scores.min():.1f}, max {scores.max():.1f}).")  # fmt: skip
-    notices = _held_out_notice([text])
+    nearest = r.details.get("nearest") or []
+    far = far_caption_note(nearest)
+    if nearest and not far:
+        md += f"\n\nNearest training caption: “{nearest[0][0]}” (sentence cosine {nearest[0][1]:.2f})."
+    notices = ([far] if far else []) + _held_out_notice([text])
     if notices:
         md += "\n\n" + notices_markdown(notices)
     return items, table, md, _save(sheet, f"text2image_seed{base}.png")
@@ -182,12 +206,13 @@ def interpolate_captions(caption_a, caption_b, seed, steps):
         Panel(im, t, f"{sa:.0f} / {sb:.0f}")
         for im, t, sa, sb in zip(images, titles, to_a, to_b, strict=True)
     ]
+    label = clip_label(r.numbers["clip_name"])
     footer = (f"GAN-INT: φ = β·φ(“{_short(a, 40)}”) + (1 − β)·φ(“{_short(b, 40)}”), one z (seed {s}); "
-              "under each: CLIP score vs A / vs B (scene-CLIP trained here)")  # fmt: skip
+              f"under each: CLIP score vs A / vs B ({r.numbers['clip_name']})")  # fmt: skip
     sheet = compose_comparison(panels, height=128, footer=footer)
     lines = [f"| {i + 1} | {bt:.2f} | {sa:.1f} | {sb:.1f} | {describe_detections(detect(im))} |"
              for i, (bt, im, sa, sb) in enumerate(zip(betas, images, to_a, to_b, strict=True))]  # fmt: skip
-    md = (f"A: “{a}” → B: “{b}”, seed {s}.\n\n| Step | β | {CLIP_LABEL} vs A | vs B | Detector |\n"
+    md = (f"A: “{a}” → B: “{b}”, seed {s}.\n\n| Step | β | {label} vs A | vs B | Detector |\n"
           "|---|---|---|---|---|\n" + "\n".join(lines))  # fmt: skip
     notices = _held_out_notice([a, b])
     if notices:
@@ -254,6 +279,7 @@ def transfer_style(
     first = 0 if src_caption else 1
     r = text2image.restyle(loaded, clip, x, [recon_caption, *new[first:]])
     images, scores, z = r.images, r.numbers["clip_score"], r.details["z"]
+    label = clip_label(r.numbers["clip_name"])
     recon, outs = images[0], images[1:]
     recon_psnr = psnr_rgb(x, recon)
 
@@ -263,14 +289,14 @@ def transfer_style(
     panels += [Panel(im, _short(c, 22), f"CLIP {sc:.0f}")
                for im, c, sc in zip(outs, new[first:], scores[1:], strict=True)]  # fmt: skip
     footer = ("Style transfer: z = S(x), rendered with other captions · PSNR of the reconstruction vs the "
-              "source (RGB) · CLIP score: scene-CLIP trained here")  # fmt: skip
+              f"source (RGB) · CLIP score: {r.numbers['clip_name']}")  # fmt: skip
     sheet = compose_comparison(panels, height=192, footer=footer)
     lines = [f"| Source | {src_caption or '(unknown)'} | – | {describe_detections(detect(x))} |",
              f"| Reconstruction {recon_title} ({recon_psnr:.2f} dB vs source) | {recon_caption} | "
              f"{scores[0]:.1f} | {describe_detections(detect(recon))} |"]  # fmt: skip
     lines += [f"| New {first + i + 1} | {c} | {sc:.1f} | {describe_detections(detect(im))} |"
               for i, (c, im, sc) in enumerate(zip(new[first:], outs, scores[1:], strict=True))]  # fmt: skip
-    md = f"| Image | Caption | {CLIP_LABEL} | Detector |\n|---|---|---|---|\n" + "\n".join(lines)
+    md = f"| Image | Caption | {label} | Detector |\n|---|---|---|---|\n" + "\n".join(lines)
     if true_z is not None:
         cos = float(torch.nn.functional.cosine_similarity(z, true_z).item())
         md += (f"\n\nS(x) vs the sample's true z: cosine {cos:.2f} (1 = S recovered z exactly; "
@@ -284,19 +310,16 @@ def transfer_style(
 # ---------------------------------------------------------------- the tab
 
 
-def vocabulary_markdown() -> str:
-    numbers = ", ".join(n for n in NUMBERS if n != "zero")
-    shapes = "; ".join(
-        f"{s} / {', '.join(w for w in SYNONYMS[s] if w != s)} (+ plural)" for s in SYNONYMS
-    )
-    grouped = set(NUMBERS) | set(COLOURS) | set(SIZES) | set(_SHAPE_WORDS)
-    rest = ", ".join(f"`{w}`" for w in vocabulary() if w not in grouped)
+def captions_markdown() -> str:
     held = ", ".join(f"{c} {s}" for c, s in HELD_OUT)
-    return (f"The text encoder knows only the words of the scene captions it was trained on.\n\n"
-            f"- **Numbers:** {numbers} (up to four objects)\n- **Colours:** {', '.join(COLOURS)}\n"
-            f"- **Shapes:** {shapes}\n- **Sizes:** {', '.join(SIZES)}\n- **Other words:** {rest}\n\n"
-            f"Sentence punctuation (. ! ? ; quotes) is ignored; capital letters are fine. Held out of "
-            f"training (never in one training scene): {held}.")  # fmt: skip
+    return (f"Any caption up to {MAX_CAPTION_CHARS} characters is read: the text encoder is a pretrained English "
+            "sentence encoder (all-MiniLM-L6-v2), frozen, with a projection trained here. The generator was "
+            "trained on captions of 1–4 cubes, balls and cones in red, orange, yellow, green, blue and purple, "
+            "small or large, near or far, in many phrasings; some phrasings (whole sentence patterns and words "
+            "such as 'crimson', 'violet', 'orb', 'a pair of', 'in the distance') were held out of training to test "
+            f"whether it generalises. Colour-shape combinations never in one training scene: {held}. A caption "
+            "about anything else still gets samples, with a note saying how far it is from the training "
+            "captions.")  # fmt: skip
 
 
 def build_tab() -> None:
@@ -304,8 +327,9 @@ def build_tab() -> None:
         "**GAN-INT-CLS** (Reed et al. 2016) trained here on captioned procedural scenes (1–4 cubes, "
         "balls and cones in six colours and two sizes, on a ground plane in perspective): a caption's "
         "text embedding conditions the generator, and a matching-aware discriminator judges image and "
-        "caption together. The text encoder is a small CLIP trained here on the same captions (no "
-        "pretrained CLIP is reachable offline). " + CLIP_NOTE
+        "caption together. The text encoder is a locked-text CLIP (LiT): a pretrained sentence encoder, frozen, "
+        "with a projection and an image tower trained here on the scenes, so any English caption is read. "
+        + CLIP_NOTE
     )
     with gr.Accordion("Caption → samples", open=True):
         with gr.Row():
@@ -318,10 +342,10 @@ def build_tab() -> None:
             generate = gr.Button("Generate samples", variant="primary")
         gr.Examples([[c] for c, _ in EXAMPLES], inputs=[caption], label="Example captions",
                     example_labels=[label or c for c, label in EXAMPLES])  # fmt: skip
-        with gr.Accordion("Words the text encoder knows", open=False):
-            gr.Markdown(vocabulary_markdown())
+        with gr.Accordion("What captions work", open=False):
+            gr.Markdown(captions_markdown())
         summary = gr.Markdown()
-        grid = gr.Gallery(label=f"Samples (#, seed, {CLIP_LABEL}, what the detector reads)", columns=4,
+        grid = gr.Gallery(label="Samples (#, seed, CLIP score, what the detector reads)", columns=4,
                           height=520, object_fit="contain", format="png", preview=False)  # fmt: skip
         table = gr.Dataframe(headers=TABLE_COLUMNS, label="Per sample", interactive=False)
         grid_png = gr.DownloadButton("Download samples PNG", value=None, size="sm")

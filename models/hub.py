@@ -262,8 +262,8 @@ def _source_id(src: HubCheckpoint) -> str:
 def source_files(src: HubCheckpoint) -> list[str]:
     """The repo files a source needs (the weights last)."""
     if src.format in ("mixin", "transformers"):
-        return ["config.json", src.filename]
-    return ([src.config_file] if src.config_file else []) + [src.filename]
+        return ["config.json", *src.extra_files, src.filename]
+    return ([src.config_file] if src.config_file else []) + list(src.extra_files) + [src.filename]
 
 
 def cached_path(src: HubCheckpoint, filename: str) -> Path | None:

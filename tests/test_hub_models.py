@@ -287,22 +287,15 @@ def test_imagenet_class_names_offline():
 
 
 def test_openai_clip_loads_strictly_from_fake_hub(fake_cache, tmp_path):  # noqa: F811
-    from transformers import CLIPConfig, CLIPModel
+    from tests.tiny_models import save_tiny_openai_clip
 
     src = catalog.get_entry("openai-clip-b32").hub
-    cfg = CLIPConfig(text_config={"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
-                                  "num_attention_heads": 2, "vocab_size": 99, "max_position_embeddings": 16},
-                     vision_config={"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
-                                    "num_attention_heads": 2, "image_size": 32, "patch_size": 16},
-                     projection_dim=8)  # fmt: skip
-    torch.manual_seed(0)
-    CLIPModel(cfg).save_pretrained(tmp_path / "clip", safe_serialization=True)
-    put_in_cache(fake_cache, src.repo_id, {"config.json": tmp_path / "clip" / "config.json",
-                                           "model.safetensors": tmp_path / "clip" / "model.safetensors"},
-                 ref=src.revision)  # fmt: skip
+    names = save_tiny_openai_clip(tmp_path / "clip")
+    assert set(hub.source_files(src)) <= set(names)  # the upstream files the loader asks for
+    put_in_cache(fake_cache, src.repo_id, {n: tmp_path / "clip" / n for n in names}, rev=src.revision)
     loaded = hub.load("openai-clip-b32", "auto")
-    assert loaded.source == "hub" and loaded.title == "OpenAI CLIP ViT-B/32"
-    assert loaded.model.config.projection_dim == 8
+    assert loaded.source == "hub" and loaded.title == "OpenAI CLIP ViT-B/32" and loaded.commit == src.revision
+    assert loaded.model.config.projection_dim == 8 and loaded.model.encode_text(["a red ball"]).shape == (1, 8)
 
 
 # --- LaMa (big-lama) ------------------------------------------------------------------------

