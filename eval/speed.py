@@ -75,7 +75,7 @@ def _model(name: str) -> torch.nn.Module:
     if _source(entry) == "embedded":
         return hub.load(entry.name, "embedded").model
     torch.manual_seed(0)
-    if entry.cls == "transformers:CLIPModel":  # transformers' defaults are ViT-B/32's
+    if entry.cls in ("transformers:CLIPModel", "models.scene_clip:OpenAICLIP"):  # transformers' defaults are ViT-B/32's
         from transformers import CLIPConfig, CLIPModel
 
         return CLIPModel(CLIPConfig()).eval()
@@ -217,7 +217,7 @@ def _batched(entry: CatalogEntry, source: str) -> Workload | None:
             images = np.random.default_rng(b).integers(0, 256, (b, 64, 64, 3), dtype=np.uint8)
             # the frozen sentence encoder runs every time (the model caches caption vectors)
             return lambda: (model._vectors.clear(), model.encode_text(captions), model.encode_images(images))
-    elif cls == "CLIPModel":  # 77 random tokens and a 224 px image per item (no tokenizer offline)
+    elif cls in ("CLIPModel", "OpenAICLIP"):  # 77 random tokens and a 224 px image per item (no tokenizer offline)
         title += ": text + image towers, 224 px"
         batches = (1, 4, 16)
 
