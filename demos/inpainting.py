@@ -28,7 +28,17 @@ from data.input_guard import (
 )
 from data.input_guard import layer_mask as guarded_layer_mask
 from data.masks import mask_area, mask_overlay
-from demos.common import CheckboxGroup, Number, Slider, notices_markdown, output_path, user_errors
+from demos.common import (
+    CheckboxGroup,
+    Number,
+    Slider,
+    error,
+    info,
+    notices_markdown,
+    output_path,
+    user_errors,
+    warning,
+)
 from eval.comparison import Panel, compose_comparison
 from eval.metrics import psnr
 from models.hub import ModelUnavailable, first_time
@@ -138,7 +148,7 @@ def read_editor(value, max_side: int = MAX_SIDE) -> tuple[np.ndarray, np.ndarray
         raise InputError("Expected the editor's value: {'background': photo, 'layers': [mask], "
                          "'composite': ...}.")  # fmt: skip
     guarded = guard_image(value["background"], max_side=max_side, min_side=MIN_SIDE, what="photo")
-    image, notices = guarded.array, list(guarded.notices)
+    image, notices = guarded.array, [info(n) for n in guarded.notices]
     if (image == image[0, 0]).all():  # the editor sends its blank canvas when nothing was uploaded
         raise InputError("The photo is blank (one colour everywhere): upload a photo or pick an "
                          "example first, then paint over what to fill.")  # fmt: skip
@@ -154,8 +164,8 @@ def read_editor(value, max_side: int = MAX_SIDE) -> tuple[np.ndarray, np.ndarray
         if own_orientation == 1 and guarded.orientation != 1 and (lw, lh) == stored != (uw, uh):
             # drawn on the file's stored pixels (e.g. by a script): turn it as the photo was turned
             m = upright(m.astype(np.uint8), guarded.orientation) > 0
-            notices.append("The mask was in the photo file's stored orientation: it was turned "
-                           "upright with the photo (EXIF orientation).")  # fmt: skip
+            notices.append(info("The mask was in the photo file's stored orientation: it was turned "
+                           "upright with the photo (EXIF orientation)."))  # fmt: skip
             lh, lw = m.shape
         if m.shape != (h, w):
             if abs(lw / lh - w / h) > 0.02 * (w / h):
@@ -164,7 +174,7 @@ def read_editor(value, max_side: int = MAX_SIDE) -> tuple[np.ndarray, np.ndarray
                                  "different shape: draw the mask on this photo in the editor (or send a "
                                  "mask of the photo's size).")  # fmt: skip
             if (lw, lh) != (uw, uh):
-                notices.append(f"The mask ({lw}x{lh} px) was scaled to the photo ({w}x{h} px).")
+                notices.append(info(f"The mask ({lw}x{lh} px) was scaled to the photo ({w}x{h} px)."))
             m = _resize_mask(m, h, w)
         mask |= m
     area = mask_area(mask)
@@ -175,8 +185,8 @@ def read_editor(value, max_side: int = MAX_SIDE) -> tuple[np.ndarray, np.ndarray
         raise InputError(f"The mask covers {area:.1%} of the photo: nothing is left to fill it "
                          "from. Leave at least some of the photo unpainted.")  # fmt: skip
     if area > EVALUATED_AREA:
-        notices.append(f"The mask covers {area:.0%} of the photo; the methods were evaluated up to "
-                       f"{EVALUATED_AREA:.0%} (Evaluation tab). Expect smears.")  # fmt: skip
+        notices.append(warning(f"The mask covers {area:.0%} of the photo; the methods were evaluated up to "
+                       f"{EVALUATED_AREA:.0%} (Evaluation tab). Expect smears."))  # fmt: skip
     return image, mask, notices
 
 
@@ -275,11 +285,11 @@ def _fill(image, mask, notices, panels, chosen, fast, fills, seed, iterations, r
             r = inpaint(method, image, mask, seed=s)
         except ModelUnavailable as exc:
             if text := first_time(session, method, str(exc)):  # once per session per model
-                notices.append(text)
+                notices.append(error(text))
             unavailable.add(method)
             continue
         if r.notice and r.notice not in notices and first_time(session, method, r.notice):
-            notices.append(r.notice)
+            notices.append(warning(r.notice))
         title = r.title if method != GATED or fills == 1 else f"{r.title} #{s - seed + 1}"
         panels.append(Panel(r.image, title, _caption(r)))
         rows.append(_row(r, image, mask))
@@ -289,8 +299,8 @@ def _fill(image, mask, notices, panels, chosen, fast, fills, seed, iterations, r
                                                   lambda p: _outputs(panels + [p], rows, notices, None))  # fmt: skip
         if result is not None:
             if result.details["iterations"] is not None and result.details["iterations"] < iterations:
-                notices.append(f"Deep Image Prior was stopped after {result.details['iterations']} of "
-                               f"{iterations} iterations.")  # fmt: skip
+                notices.append(info(f"Deep Image Prior was stopped after {result.details['iterations']} of "
+                               f"{iterations} iterations."))  # fmt: skip
             panels.append(Panel(result.image, result.title, _caption(result)))
             rows.append(_row(result, image, mask))
     footer = (f"Mask {area:.1%} of {w}x{h} px. Fills computed around the mask at up to "

@@ -10,7 +10,16 @@ import numpy as np
 import pandas as pd
 
 from data.input_guard import guard_image, short
-from demos.common import Radio, image_input, notices_markdown, output_path, user_errors
+from demos.common import (
+    Radio,
+    error,
+    image_input,
+    info,
+    notices_markdown,
+    output_path,
+    user_errors,
+    warning,
+)
 from eval.comparison import (
     Panel,
     compose_comparison,
@@ -48,10 +57,10 @@ def run_methods(lr: np.ndarray, model_set: str, notices: list[str], session: str
             r = upscale(method, lr)
         except ModelUnavailable as exc:
             if text := first_time(session, method, str(exc)):
-                notices.append(text)
+                notices.append(error(text))
             continue
         if text := first_time(session, method, r.notice):
-            notices.append(text)
+            notices.append(warning(text))
         results.append(r)
     return results
 
@@ -77,7 +86,7 @@ def super_resolve(image_path, mode: str, models: str, request: gr.Request | None
         raise gr.Error(f"Unknown model choice {short(models)}.")
     compare = mode == MODE_COMPARE
     guarded = guard_image(image_path, max_side=MAX_SIDE[mode], min_side=32 if compare else 8)
-    notices = list(guarded.notices)
+    notices = [info(n) for n in guarded.notices]
     ground_truth = crop_to_multiple(guarded.array, 4) if compare else None
     lr = downscale_x4(ground_truth) if compare else guarded.array
     results = run_methods(lr, MODELS[models], notices, getattr(request, "session_hash", None))

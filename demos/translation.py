@@ -33,10 +33,13 @@ from demos.common import (
     Checkbox,
     Number,
     Radio,
+    error,
     image_input,
+    info,
     notices_markdown,
     output_path,
     user_errors,
+    warning,
 )
 from eval.comparison import Panel, compose_comparison
 from eval.metrics import psnr, ssim
@@ -160,10 +163,10 @@ def _run(method: str, image: np.ndarray, direction: str, notices: list[str],
         r = translate(method, image, direction)
     except ModelUnavailable as exc:
         if text := first_time(session, method, str(exc)):
-            notices.append(text)
+            notices.append(error(text))
         return None
     if text := first_time(session, method, r.notice):
-        notices.append(text)
+        notices.append(warning(text))
     return r
 
 
@@ -181,7 +184,7 @@ def translate_image(image, input_is: str = INPUT_AUTO, with_hub: bool = False, r
         raise InputError(f"Unknown choice {short(input_is)} for 'The input is'.")
     with_hub = boolean(with_hub, "'Also run the community Hub checkpoints'")
     guarded = guard_image(image, max_side=MAX_SIDE, min_side=MIN_SIDE)
-    notices = list(guarded.notices)
+    notices = [info(n) for n in guarded.notices]
     session = getattr(request, "session_hash", None)
     pixels = guarded.array
     scene = identify_scene(image, pixels)
@@ -191,24 +194,24 @@ def translate_image(image, input_is: str = INPUT_AUTO, with_hub: bool = False, r
         p = scene["params"]
         if night == (scene["time"] == "night"):
             truth = scene["truth"]
-            notices.append(f"Held-out scene #{scene['index']} ({p.season}, {p.weather}), rendered by "
-                           f"{scene['time']}: its ground truth is the other render of the same scene.")  # fmt: skip
+            notices.append(info(f"Held-out scene #{scene['index']} ({p.season}, {p.weather}), rendered by "
+                           f"{scene['time']}: its ground truth is the other render of the same scene."))  # fmt: skip
         else:
-            notices.append(f"This is a {scene['time']} render treated as {'night' if night else 'day'}, as "
-                           "asked: no ground truth for that direction.")  # fmt: skip
+            notices.append(warning(f"This is a {scene['time']} render treated as {'night' if night else 'day'}, as "
+                           "asked: no ground truth for that direction."))  # fmt: skip
     else:
-        notices.append(PHOTO_NOTICE)
+        notices.append(warning(PHOTO_NOTICE))
         if input_is == INPUT_AUTO:
             night = is_probably_night(pixels)
-            notices.append(f"Guessed {'night' if night else 'day'} from the mean brightness "
-                           f"({mean_luminance(pixels):.0f} of 255); set 'The input is' if that is wrong.")  # fmt: skip
+            notices.append(info(f"Guessed {'night' if night else 'day'} from the mean brightness "
+                           f"({mean_luminance(pixels):.0f} of 255); set 'The input is' if that is wrong."))  # fmt: skip
         else:
             night = input_is == INPUT_NIGHT
     direction = NIGHT2DAY if night else DAY2NIGHT
     h, w = pixels.shape[:2]
     if (h, w) != (SCENE_SIZE, SCENE_SIZE):
-        notices.append(f"Centre-cropped to a square and resized from {w}x{h} to {SCENE_SIZE}x{SCENE_SIZE} px, "
-                       "the size the models were trained at (the Hub models work at 256 px).")  # fmt: skip
+        notices.append(info(f"Centre-cropped to a square and resized from {w}x{h} to {SCENE_SIZE}x{SCENE_SIZE} px, "
+                       "the size the models were trained at (the Hub models work at 256 px)."))  # fmt: skip
     x = square(pixels, SCENE_SIZE)
 
     panels = [Panel(x, f"Input ({'night' if night else 'day'})", f"{SCENE_SIZE}x{SCENE_SIZE} px")]
@@ -241,7 +244,8 @@ def translate_image(image, input_is: str = INPUT_AUTO, with_hub: bool = False, r
             if r is not None:
                 add(r, f"{SHORT_NAMES[HUB_PIX2PIX]} (Hub): night → day", truth)
         else:
-            notices.append("The Hub pix2pix (huggan/pix2pix-night2day) maps night → day only: not run on a day input.")
+            notices.append(info("The Hub pix2pix (huggan/pix2pix-night2day) maps night → day only: not run on a "
+                                "day input."))
         r = _run(HUB_CYCLEGAN, x, "a2b", notices, session)
         if r is not None:
             add(r, f"{SHORT_NAMES[HUB_CYCLEGAN]} (Hub): horse → zebra", None)
