@@ -28,6 +28,7 @@ from data.input_guard import (
 )
 from data.input_guard import layer_mask as guarded_layer_mask
 from data.masks import mask_area, mask_overlay
+from demos import presenter
 from demos.common import (
     CheckboxGroup,
     Number,
@@ -35,7 +36,6 @@ from demos.common import (
     error,
     info,
     notices_markdown,
-    output_path,
     user_errors,
     warning,
 )
@@ -52,7 +52,7 @@ from models.inpainting import (
     WORK_SIDE,
     inpaint,
 )
-from models.result import PipelineResult
+from models.result import PipelineResult, provenance_record, result_record
 
 logger = logging.getLogger(__name__)
 
@@ -275,6 +275,7 @@ def _fill(image, mask, notices, panels, chosen, fast, fills, seed, iterations, r
     area = mask_area(mask)
     h, w = mask.shape
     rows: list[list] = []
+    results: list[PipelineResult] = []
     unavailable: set[str] = set()
     session = getattr(request, "session_hash", None)
     for i, (method, s) in enumerate(fast):
@@ -293,6 +294,7 @@ def _fill(image, mask, notices, panels, chosen, fast, fills, seed, iterations, r
         title = r.title if method != GATED or fills == 1 else f"{r.title} #{s - seed + 1}"
         panels.append(Panel(r.image, title, _caption(r)))
         rows.append(_row(r, image, mask))
+        results.append(r)
     if DIP in chosen:
         yield _outputs(panels, rows, notices, None)
         result = yield from _run_deep_image_prior(image, mask, seed, iterations, request, progress,
@@ -303,11 +305,16 @@ def _fill(image, mask, notices, panels, chosen, fast, fills, seed, iterations, r
                                f"{iterations} iterations."))  # fmt: skip
             panels.append(Panel(result.image, result.title, _caption(result)))
             rows.append(_row(result, image, mask))
+            results.append(result)
     footer = (f"Mask {area:.1%} of {w}x{h} px. Fills computed around the mask at up to "
               f"{LEARNED_WORK_SIDE} px (GAN), {WORK_SIDE[DIP]} px (Deep Image Prior), "
               f"{WORK_SIDE[TELEA]} px (the others); only masked pixels are replaced.")  # fmt: skip
-    out = output_path("inpaint_", "inpainting_comparison.png")
-    compose_comparison(panels, footer=footer).save(out)
+    records = [result_record(r, {"PSNR vs photo dB": row[5], "L1 in hole": row[6]}, title=p.title)
+               for r, row, p in zip(results, rows, panels[1:], strict=True)]  # fmt: skip
+    record = provenance_record(TITLE, records, input_size=(w, h), seed=seed, what=f"mask {area:.1%} of the photo",
+                               metrics_note=METRIC_NOTE.split(";")[0])  # fmt: skip
+    out = presenter.export(compose_comparison(panels, footer=footer), "inpaint_", "inpainting_comparison.png",
+                           record, request=request, slide=("inpainting", f"{TITLE}: mask {area:.0%}"))  # fmt: skip
     yield _outputs(panels, rows, notices, out)
 
 
@@ -388,6 +395,13 @@ def load_example(photo: str | None) -> dict | None:
     return {"background": photo, "layers": [str(mask)] if mask.is_file() else [], "composite": None}
 
 
+def default_outputs() -> tuple:
+    """The tab's opening result: the first example photo with its painted mask, the default methods."""
+    editor = load_example(example_photos()[0])
+    out = presenter.consume(inpaint_photo(editor, DEFAULT_METHODS, 2, 0, 300, progress=lambda *a, **k: None))
+    return (*out, *presenter.ComparisonView.values(out[0]))
+
+
 def build_tab() -> None:
     gr.Markdown(
         "Paint over part of a photo and compare how it is filled: **Telea** and **Navier-Stokes** "
@@ -400,6 +414,8 @@ def build_tab() -> None:
     with gr.Row():
         with gr.Column(scale=1):
             editor = mask_editor()
+            if example_photos():
+                editor.value = editor.postprocess(load_example(example_photos()[0]))
             methods = CheckboxGroup(list(METHODS), value=DEFAULT_METHODS, label="Methods")
             with gr.Row():
                 fills = Slider(1, MAX_FILLS, value=2, step=1, label="Plausible fills (GAN)",
@@ -422,10 +438,14 @@ def build_tab() -> None:
             table = gr.Dataframe(headers=TABLE_COLUMNS, label="Timing and distance to your photo",
                                  interactive=False)  # fmt: skip
             gr.Markdown(f"<small>{METRIC_NOTE}</small>")
-            download = gr.DownloadButton("Download comparison PNG", value=None)
-    event = run.click(user_errors(inpaint_photo), [editor, methods, fills, seed, iterations],
-                      [gallery, table, notices, download], api_name="inpaint",
-                      concurrency_limit=2, concurrency_id="inpainting")  # fmt: skip
+            download = gr.DownloadButton("Download comparison PNG (with its provenance)", value=None)
+    view = presenter.ComparisonView("panel")
+    outputs = [gallery, table, notices, download]
+    event = run.click(user_errors(inpaint_photo), [editor, methods, fills, seed, iterations], outputs,
+                      api_name="inpaint", concurrency_limit=2, concurrency_id="inpainting")  # fmt: skip
+    view.wire(gallery, event)
+    if example_photos():
+        presenter.register_default("inpainting", default_outputs, outputs + view.outputs)
     # Stop: Deep Image Prior ends at its next iteration and its fill so far is shown, with the PNG.
     # Cancel: the whole request is dropped (the worker thread is stopped the same way).
     stop.click(stop_deep_image_prior, None, None, api_name=False, queue=False)

@@ -29,6 +29,7 @@ from data.day_night import (
     scene_params,
 )
 from data.input_guard import InputError, boolean, guard_image, short, whole_number
+from demos import presenter
 from demos.common import (
     Checkbox,
     Number,
@@ -44,7 +45,7 @@ from demos.common import (
 from eval.comparison import Panel, compose_comparison
 from eval.metrics import psnr, ssim
 from models.hub import ModelUnavailable, first_time
-from models.result import PipelineResult
+from models.result import PipelineResult, provenance_record, result_record
 from models.translation import (
     CYCLEGAN,
     DAY2NIGHT,
@@ -215,12 +216,13 @@ def translate_image(image, input_is: str = INPUT_AUTO, with_hub: bool = False, r
     x = square(pixels, SCENE_SIZE)
 
     panels = [Panel(x, f"Input ({'night' if night else 'day'})", f"{SCENE_SIZE}x{SCENE_SIZE} px")]
-    rows = []
+    rows, records = [], []
 
     def add(r: PipelineResult, panel_title: str, reference: np.ndarray | None, vs: str = "") -> None:
         p, s = _scores(r.image, reference)
         caption = f"{p:.2f} dB / {s:.3f}{vs}" if p is not None else f"{r.seconds:.2f} s"
         panels.append(Panel(r.image, panel_title, caption))
+        records.append(result_record(r, {"PSNR dB" + vs: p, "SSIM" + vs: s}, title=panel_title))
         rows.append([f"{r.title}{' (cycle back)' if vs else ''}", r.source, DIRECTION_TITLES[r.details["direction"]],
                      None if p is None else round(p, 2), None if s is None else round(s, 4),
                      round(r.seconds, 3)])  # fmt: skip
@@ -254,10 +256,24 @@ def translate_image(image, input_is: str = INPUT_AUTO, with_hub: bool = False, r
 
     footer = METRIC_NOTE if truth is not None else "No ground truth for this input: no scores but the cycle's."
     sheet = compose_comparison(panels, height=256, footer=footer)
-    out = output_path("translation_", "day_night_comparison.png")
-    sheet.save(out)
+    what = (f"held-out scene #{scene['index']} ({scene['time']})" if scene is not None else "a photo (no ground truth)")
+    record = provenance_record(TITLE, records, input_size=(w, h), what=what,
+                               metrics_note=METRIC_NOTE if truth is not None else "")  # fmt: skip
+    out = presenter.export(sheet, "translation_", "day_night_comparison.png", record, request=request,
+                           slide=("translation", f"{TITLE}: {DIRECTIONS[direction]}"))  # fmt: skip
     return ([(p.image, f"{p.title}: {p.caption}") for p in panels], pd.DataFrame(rows, columns=TABLE_COLUMNS),
             notices_markdown(notices), out)  # fmt: skip
+
+
+def default_scene() -> Path | None:
+    examples = sorted(EXAMPLES_DIR.glob("*_day.png"))
+    return examples[0] if examples else None
+
+
+def default_outputs() -> tuple:
+    """The tab's opening result: the first held-out example scene by day, translated by both models."""
+    out = translate_image(str(default_scene()))
+    return (*out, *presenter.ComparisonView.values(out[0]))
 
 
 def build_tab() -> None:
@@ -272,6 +288,8 @@ def build_tab() -> None:
     with gr.Row():
         with gr.Column(scale=1):
             image = image_input()
+            if (first := default_scene()) is not None:
+                image.value = image.postprocess(str(first))
             input_is = Radio([INPUT_AUTO, INPUT_DAY, INPUT_NIGHT], value=INPUT_AUTO, label="The input is",
                                 info="Auto: generated scenes know their time of day; for a photo it is "
                                      "guessed from its brightness.")  # fmt: skip
@@ -289,16 +307,21 @@ def build_tab() -> None:
                 scene_time = Radio(["day", "night"], value="day", label="Render by")
             render = gr.Button("Render this held-out scene", size="sm")
         with gr.Column(scale=2):
-            gallery = gr.Gallery(format="png", label="Results (PSNR dB / SSIM vs ground truth, RGB)", columns=3, height=560,
+            gallery = gr.Gallery(format="png", label="Results (PSNR dB / SSIM vs ground truth, RGB)", columns=3, height=520,
                                  object_fit="contain", preview=False)  # fmt: skip
             notices = gr.Markdown()
             table = gr.Dataframe(headers=TABLE_COLUMNS, label="Metrics", interactive=False)
             gr.Markdown(f"<small>{METRIC_NOTE}</small>")
-            download = gr.DownloadButton("Download comparison PNG", value=None)
+            download = gr.DownloadButton("Download comparison PNG (with its provenance)", value=None)
+    view = presenter.ComparisonView("panel")
     heavy = {"concurrency_limit": 2, "concurrency_id": "translation"}
-    run.click(user_errors(translate_image), [image, input_is, with_hub], [gallery, table, notices, download],
-              api_name="translate", **heavy)  # fmt: skip
+    outputs = [gallery, table, notices, download]
+    event = run.click(user_errors(translate_image), [image, input_is, with_hub], outputs,
+                      api_name="translate", **heavy)  # fmt: skip
+    view.wire(gallery, event)
     render.click(user_errors(render_held_out), [scene_no, scene_time], [image], api_name="translation_scene", **heavy)
+    if default_scene() is not None:
+        presenter.register_default("translation", default_outputs, outputs + view.outputs)
 
 
 if __name__ == "__main__":  # python -m demos.translation: (re)write the example scenes
