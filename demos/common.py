@@ -219,8 +219,8 @@ class UploadedImage(gr.Image):
         return str(payload.path)
 
 
-def image_input(label: str = "Input image") -> gr.Image:
-    return UploadedImage(label=label, type="filepath", image_mode=None,
+def image_input(label: str = "Input image", value: str | None = None) -> gr.Image:
+    return UploadedImage(value, label=label, type="filepath", image_mode=None,
                          sources=["upload", "clipboard"], height=320)  # fmt: skip
 
 

@@ -110,8 +110,8 @@ class MaskEditor(gr.ImageEditor):
         return str(file.path)
 
 
-def mask_editor() -> MaskEditor:
-    return MaskEditor(label="Photo: paint over what to fill (brush), then press Inpaint",
+def mask_editor(value: dict | None = None) -> MaskEditor:
+    return MaskEditor(value, label="Photo: paint over what to fill (brush), then press Inpaint",
                       type="numpy", image_mode="RGBA", sources=["upload", "clipboard"],
                       brush=gr.Brush(colors=["#ff00aa"], color_mode="fixed"),
                       layers=False, transforms=(), height=480)  # fmt: skip
@@ -413,9 +413,7 @@ def build_tab() -> None:
     )
     with gr.Row():
         with gr.Column(scale=1):
-            editor = mask_editor()
-            if example_photos():
-                editor.value = editor.postprocess(load_example(example_photos()[0]))
+            editor = mask_editor(load_example(example_photos()[0]) if example_photos() else None)
             methods = CheckboxGroup(list(METHODS), value=DEFAULT_METHODS, label="Methods")
             with gr.Row():
                 fills = Slider(1, MAX_FILLS, value=2, step=1, label="Plausible fills (GAN)",

@@ -128,10 +128,31 @@ def default_result(key: str) -> tuple:
         value = _default_values.get(key)
         if value is None or not all(Path(f).is_file() for f in _files_in(value)):
             t = time.perf_counter()
-            value = _default_fns[key]()
+            value = _freeze(_default_fns[key](), output_dir(f"default_{key.replace(':', '_')}_"))
             _default_values[key] = value
             logger.info("default result of %s computed in %.2f s", key, time.perf_counter() - t)
     return value
+
+
+def _freeze(value, folder: Path):
+    """The outputs with every image array written once as a PNG (its path instead): each visitor
+    is then sent the same files, with no PNG encoding per page view."""
+    count = 0
+
+    def walk(v):
+        nonlocal count
+        if isinstance(v, np.ndarray) and v.dtype == np.uint8 and v.ndim == 3:
+            count += 1
+            path = folder / f"image_{count:03d}.png"
+            Image.fromarray(np.ascontiguousarray(v)).save(path)
+            return str(path)
+        if isinstance(v, tuple):
+            return tuple(walk(x) for x in v)
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        return v
+
+    return walk(value)
 
 
 def _touch(paths: list[str]) -> None:
@@ -159,8 +180,8 @@ def register_default(key: str, fn: Callable[[], tuple], outputs: list) -> None:
     keep = [i for i, c in enumerate(outputs) if last[id(c)] == i]
     outputs = [outputs[i] for i in keep]
 
-    def load(request: gr.Request):
-        if "deep_link" in (getattr(request, "query_params", None) or {}):
+    def load(from_permalink=False):
+        if from_permalink:
             return [gr.skip()] * len(outputs)
         try:
             value = [default_result(key)[i] for i in keep]
@@ -169,7 +190,15 @@ def register_default(key: str, fn: Callable[[], tuple], outputs: list) -> None:
             return [gr.skip()] * len(outputs)
         return list(value) if len(outputs) > 1 else value[0]
 
-    demo.load(load, None, outputs, queue=False, show_progress="hidden", api_visibility="private")
+    flag = _permalink_flag.get(id(demo))
+    demo.load(load, [flag] if flag else None, outputs, js=PERMALINK_JS if flag else None, queue=False,
+              show_progress="hidden", api_visibility="private")  # fmt: skip
+
+
+# The page's URL is not sent with events, so the load event asks the browser whether it was opened
+# from a permalink; a hidden checkbox (one per app, made by build_toolbar) carries the answer.
+PERMALINK_JS = "(x) => new URLSearchParams(window.location.search).has('deep_link')"
+_permalink_flag: dict[int, gr.Checkbox] = {}
 
 
 def warm_defaults(demo: gr.Blocks | None = None, wait_s: float = 60.0) -> None:
@@ -284,7 +313,7 @@ class ComparisonView:
                 self.left = gr.Dropdown([], label=f"Slider: left {what}", scale=1, elem_classes="gg-pick-left")
                 self.right = gr.Dropdown([], label=f"Slider: right {what}", scale=1, elem_classes="gg-pick-right")
             if slider is None:
-                slider = gr.ImageSlider(label="Drag the handle: left pick ↔ right pick", type="filepath",
+                slider = gr.ImageSlider(label="Drag the handle: left pick ↔ right pick", type="filepath", elem_classes="gg-slider",
                                         max_height=520)  # fmt: skip
             else:
                 slider.render()
@@ -436,6 +465,10 @@ def export_deck(request: gr.Request | None = None) -> str:
 
 def build_toolbar() -> None:
     """The row above the tabs: a permalink to this page's current state and the slide deck."""
+    from gradio.context import Context
+
+    if Context.root_block is not None:
+        _permalink_flag[id(Context.root_block)] = gr.Checkbox(False, visible=False, label="opened from a permalink")
     with gr.Row(elem_classes="gg-toolbar"):
         gr.DeepLinkButton("Copy a link to this comparison", copied_value="Link copied", size="sm", scale=0,
                           min_width=240)  # fmt: skip

@@ -152,8 +152,7 @@ def build_tab() -> None:
     )
     with gr.Row():
         with gr.Column(scale=1):
-            image = image_input()
-            image.value = image.postprocess(str(DEFAULT_EXAMPLE)) if DEFAULT_EXAMPLE.is_file() else None
+            image = image_input(value=str(DEFAULT_EXAMPLE) if DEFAULT_EXAMPLE.is_file() else None)
             mode = Radio([MODE_COMPARE, MODE_UPSCALE], value=MODE_COMPARE, label="Mode")
             models = Radio(list(MODELS), value=next(iter(MODELS)), label="Models",
                               info="Hub checkpoints need network access; without it the app "
@@ -168,7 +167,7 @@ def build_tab() -> None:
             table = gr.Dataframe(headers=TABLE_COLUMNS, label="Metrics", interactive=False)
             gr.Markdown(f"<small>{METRIC_NOTE}</small>")
             download = gr.DownloadButton("Download comparison PNG (with its provenance)", value=None)
-    slider = gr.ImageSlider(label="Slider: drag the handle (left pick ↔ right pick)", type="numpy",
+    slider = gr.ImageSlider(label="Slider: drag the handle (left pick ↔ right pick)", type="numpy", elem_classes="gg-slider",
                             max_height=520, render=False)  # fmt: skip
     view = presenter.ComparisonView("method", slider=slider)
     zoom = gr.Gallery(format="png", label=f"Zoom: the {ZOOM}x{ZOOM} px region where the last two models "

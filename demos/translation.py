@@ -287,9 +287,8 @@ def build_tab() -> None:
     )
     with gr.Row():
         with gr.Column(scale=1):
-            image = image_input()
-            if (first := default_scene()) is not None:
-                image.value = image.postprocess(str(first))
+            first = default_scene()
+            image = image_input(value=str(first) if first is not None else None)
             input_is = Radio([INPUT_AUTO, INPUT_DAY, INPUT_NIGHT], value=INPUT_AUTO, label="The input is",
                                 info="Auto: generated scenes know their time of day; for a photo it is "
                                      "guessed from its brightness.")  # fmt: skip
