@@ -38,6 +38,7 @@ from models.latent_arithmetic import (
     generate_and_judge,
     interpolate_faces,
     move_along,
+    preset_arithmetic,
     sample_faces,
     target_of,
 )
@@ -117,14 +118,13 @@ def run_arithmetic(mode: str, preset: str, a_text: str, b_text: str, c_text: str
         if preset not in PRESETS:
             raise InputError(f"Unknown preset {short(preset)}.")
         concepts = PRESETS[preset]
-        zs = []
-        for k, concept in enumerate(concepts):
-            z = find_exemplars(g, clf, concept, seed=seed * 3 + k)
-            if z is None:
-                raise InputError(f"The generator produced no confident '{concept_text(concept)}' "
-                                 "exemplars in 4096 samples: try another preset or seed.")  # fmt: skip
-            zs.append(z)
-        target = target_of(*concepts)
+        done = preset_arithmetic(g, clf, preset, seed)
+        if done is None:
+            missing = next(c for k, c in enumerate(concepts) if find_exemplars(g, clf, c, seed=seed * 3 + k) is None)
+            raise InputError(f"The generator produced no confident '{concept_text(missing)}' "
+                             "exemplars in 4096 samples: try another preset or seed.")  # fmt: skip
+        r, zs = done
+        target = r.target
     elif mode == MODE_PICK:
         grid_z = sample_z(GRID, g.z_dim, seed)
         zs = [grid_z[_parse_indices(t, n)] for t, n in ((a_text, "A"), (b_text, "B"), (c_text, "C"))]
@@ -132,9 +132,9 @@ def run_arithmetic(mode: str, preset: str, a_text: str, b_text: str, c_text: str
         reads = [judged.row(i) for i in range(3)]
         target = {k: v for k, v in target_of(*reads).items() if reads[0][k] != reads[1][k]} or reads[2]
         concepts = reads
+        r = arithmetic(g, clf, *zs, target=target, seed=seed)
     else:
         raise InputError(f"Unknown mode {short(mode)}.")
-    r = arithmetic(g, clf, *zs, target=target, seed=seed)
     panels = [Panel(r.concept_means[n], f"{n} (mean z)", f"{len(z)} exemplars")
               for n, z in zip("ABC", zs, strict=True)]  # fmt: skip
     panels += [Panel(im, "A − B + C" if i == 0 else f"+ noise {i}", "✓ target" if ok else "✗")

@@ -20,23 +20,28 @@ from scipy.stats import spearmanr
 
 from data.faces import BINARY_ATTRIBUTES, CATEGORICAL_ATTRIBUTES, make_faces
 from eval.comparison import Panel, compose_comparison, stack_vertical
-from eval.metrics import frechet_distance_from_features
+from eval.metrics import checkerboard_excess, frechet_distance_from_features
 from eval.timing import best_seconds
 from models import hub
 from models.catalog import get_entry
 from models.classifiers import extract_features
 from models.dcgan import generate, load_directions, sample_z
 from models.latent_arithmetic import (
+    PRESETS,
     arithmetic,
     concept_text,
     generate_and_judge,
     judge,
+    preset_arithmetic,
     target_of,
     to_model_range,
 )
+from models.tensors import from_signed_tensor
 
 N_SAMPLES = 2000
 TRIALS = 200
+PRESET_SEEDS = 10
+SECOND_JUDGE = "face-attribute-judge-aug"
 SLIDER_STEPS = np.linspace(-2.0, 2.0, 9)
 SLIDER_LATENTS = 64
 EVAL_RENDER_SEEDS = (3000, 3001)  # training used 1000 (DCGAN) and 2000/2001 (classifier)
@@ -55,6 +60,15 @@ METRICS = {
                          f"drops by more than 0.05 along the direction from -2 to +2",
     "spearman": "mean Spearman correlation between step and attribute probability",
     "seconds_64": "best of 5 wall seconds to generate 64 samples (64x64) on this CPU",
+    "checkerboard": f"power of {N_SAMPLES} samples over rendered faces at the x2-upsampling frequencies "
+                    "(u, v multiples of 16 on 64 px: the pattern of the last two layers), relative to that "
+                    "ratio at all other frequencies (eval.metrics.checkerboard_excess; ~1 = none)",
+    "checkerboard_real": "the same for a second set of renders (the floor)",
+    "preset_hits": f"the tab's default preset at seeds 0-{PRESET_SEEDS - 1}: mean number of its 5 decoded "
+                   "images showing the whole target (seed 0 is what the tab shows first)",
+    "second_judge_agreement": "fraction of generated samples on which the degradation-trained second judge "
+                              "(face-attribute-judge-aug) reads an attribute as the first judge does",
+    "arithmetic_success_second_judge": "arithmetic success of the same decoded trials, read by the second judge",
 }  # fmt: skip
 DATASET = ("procedural faces (data/faces.py, 64x64): DCGAN samples from seeded z vs fresh ground-truth "
            f"renders (render seeds {EVAL_RENDER_SEEDS}, never used in training)")  # fmt: skip
@@ -146,6 +160,50 @@ def slider_curves(g, clf, directions: dict[str, torch.Tensor]) -> dict[str, dict
     return out
 
 
+def preset_hits(g, clf, seeds: int = PRESET_SEEDS) -> dict[str, dict]:
+    """Per preset of the tab: how many of the 5 decoded images show the target, at seeds 0..seeds-1."""
+    out = {}
+    for name in PRESETS:
+        hits = []
+        for seed in range(seeds):
+            done = preset_arithmetic(g, clf, name, seed)
+            hits.append(None if done is None else int(sum(done[0].success)))
+        counted = [h for h in hits if h is not None]
+        out[name] = {"hits_per_seed": hits, "mean_hits": float(np.mean(counted)) if counted else float("nan"),
+                     "seed0": hits[0], "of": 5}  # fmt: skip
+    return out
+
+
+def attribute_reads(judged) -> dict[str, np.ndarray]:
+    reads = {k: judged.probs[k] > 0.5 for k in BINARY_ATTRIBUTES}
+    reads.update({k: np.asarray(v) for k, v in judged.classes.items()})
+    return reads
+
+
+def second_reading(clf2, fake: torch.Tensor, judged_fake, records: list[dict], real: torch.Tensor,
+                   labels: dict[str, np.ndarray]) -> dict:  # fmt: skip
+    """The independent judge on the same generated samples and decoded arithmetic results: its accuracy
+    on renders (so it can be trusted), per-attribute agreement with the first judge on samples, the
+    arithmetic success it reads, and the trials the two judges score differently."""
+    j2_real = judge(clf2, real)
+    acc = {k: float(np.mean((j2_real.probs[k] > 0.5) == labels[k].astype(bool))) for k in BINARY_ATTRIBUTES}
+    acc.update({k: float(np.mean([names.index(v) for v in j2_real.classes[k]] == labels[k]))
+                for k, names in CATEGORICAL_ATTRIBUTES.items()})  # fmt: skip
+    r1, r2 = attribute_reads(judged_fake), attribute_reads(judge(clf2, fake))
+    agreement = {k: float(np.mean(r1[k] == r2[k])) for k in r1}
+    success2, disagree = [], []
+    for rec in records:
+        j2 = judge(clf2, to_model_range(rec["result"].results[:1]))
+        ok2 = j2.matches(0, rec["target"])
+        success2.append(ok2)
+        if ok2 != rec["success"]:
+            disagree.append({"trial": rec["trial"], "target": rec["target"], "first_judge": rec["verdict"],
+                             "second_judge": j2.row(0), "first_success": rec["success"]})  # fmt: skip
+    return {"accuracy_on_renders": acc, "agreement": agreement,
+            "arithmetic_success": float(np.mean(success2)) if success2 else float("nan"),
+            "trials_scored_differently": len(disagree), "disagreements": disagree[:20]}  # fmt: skip
+
+
 def seconds_for_64(g) -> float:
     z = sample_z(64, g.z_dim, 0)
     return best_seconds(lambda: generate(g, z))
@@ -189,16 +247,34 @@ def run(progress=None, failures_dir: Path | None = None, n_samples: int = N_SAMP
     directions = load_directions(get_entry("dcgan-faces").embedded_dir)
     sliders = slider_curves(g, clf, directions)
     mono = [v["monotone_fraction"] for v in sliders.values()]
+    if progress:
+        progress(0.9, "the tab's presets, checkerboard spectrum, second judge")
+    presets = preset_hits(g, clf)
+    fake_u8, real_a_u8, real_b_u8 = (from_signed_tensor(x) for x in (fake, real_a, real_b))
+    try:
+        j2_loaded = hub.load(SECOND_JUDGE)
+    except hub.ModelUnavailable:
+        j2_loaded, second = None, None
+    else:
+        second = second_reading(j2_loaded.model, fake, judged_fake, records, real_a, labels_a)
     mean = {"fd": fd, "fd_real_vs_real": fd_floor, "arithmetic_success": arith["arithmetic_success"],
             "transfer_rate": arith["transfer_rate"], "context_kept": arith["context_kept"],
             "baseline_c": arith["baseline_c"],
             "monotone_fraction": float(np.mean(mono)) if mono else float("nan"),
             "spearman": float(np.nanmean([v["spearman"] for v in sliders.values()])) if sliders else float("nan"),
-            "seconds_64": seconds_for_64(g)}  # fmt: skip
+            "seconds_64": seconds_for_64(g),
+            "checkerboard": checkerboard_excess(fake_u8, real_a_u8),
+            "checkerboard_real": checkerboard_excess(real_b_u8, real_a_u8),
+            "preset_hits": presets[next(iter(PRESETS))]["mean_hits"],
+            "preset_hits_seed0": presets[next(iter(PRESETS))]["seed0"]}  # fmt: skip
+    if second is not None:
+        mean["second_judge_agreement"] = float(np.mean(list(second["agreement"].values())))
+        mean["arithmetic_success_second_judge"] = second["arithmetic_success"]
     out = {"metrics": METRICS, "dataset": DATASET, "fd_label": FD_NAME, "methods": {"dcgan-faces": {
         "title": "DCGAN (faces)", "checkpoint": g_loaded.provenance(), "judge": c_loaded.provenance(),
         "mean": mean, "classifier_accuracy": acc, "attribute_frequency": freq, "arithmetic": arith,
-        "sliders": sliders}}}  # fmt: skip
+        "sliders": sliders, "presets": presets, "second_judge": second,
+        "second_judge_checkpoint": j2_loaded.provenance() if j2_loaded else None}}}  # fmt: skip
     if failures_dir is not None:
         out["failures"] = arithmetic_failures(records, failures_dir)
     return out
@@ -254,4 +330,11 @@ def card_section(result: dict, method: str) -> str:
         f"(transfer {m['transfer_rate']:.1%}, context kept {m['context_kept']:.1%}, mean(C) alone {m['baseline_c']:.1%}) |",
         f"| slider monotone fraction / Spearman | {m['monotone_fraction']:.1%} / {m['spearman']:.2f} |",
         f"| 64 samples on CPU | {m['seconds_64']:.3f} s |",
+        *([f"| checkerboard excess at the upsampling frequencies | {m['checkerboard']:.2f} (renders: "
+           f"{m['checkerboard_real']:.2f}) |"] if "checkerboard" in m else []),
+        *([f"| tab's default preset: target in n of 5 decoded images | seed 0: {m['preset_hits_seed0']}, "
+           f"mean over seeds 0-{PRESET_SEEDS - 1}: {m['preset_hits']:.1f} |"] if "preset_hits" in m else []),
+        *([f"| second judge (degradation-trained): agreement / arithmetic success | "
+           f"{m['second_judge_agreement']:.1%} / {m['arithmetic_success_second_judge']:.1%} |"]
+          if "second_judge_agreement" in m else []),
     ])  # fmt: skip

@@ -29,6 +29,7 @@ from data.photos import eval_photos
 from eval.comparison import Panel, compose_comparison
 from eval.metrics import psnr, ssim
 from models import hub
+from models.deep_image_prior import DIP_ITERATIONS as APP_DIP_ITERATIONS
 from models.gated_inpainting import GatedInpaintGenerator
 from models.inpainting import (
     DIP,
@@ -46,6 +47,8 @@ logger = logging.getLogger(__name__)
 
 SIDE = EVAL_MASK_SIZE  # photos are centre-cropped square and resized to this
 DIP_ITERATIONS = 150  # the app defaults to 300; 5 cases x 150 keep the suite near 2 minutes
+FILLS = 4  # the tab's "several plausible fills"
+DIP_SIDE = 128  # Deep Image Prior against Telea with both at this size
 DIP_PHOTOS = ["astronaut", "chelsea", "coffee", "motorcycle", "china"]  # one per bucket, in order
 LABELS = [bucket_label(b) for b in BUCKETS]
 METRICS = {
@@ -115,17 +118,22 @@ def run(
     learned: dict[str, GatedInpaintGenerator] | None = None,
     dip_iterations: int = DIP_ITERATIONS,
     side: int = SIDE,
+    diversity: bool = True,
+    dip_side: int = DIP_SIDE,
+    dip_default_iterations: int = APP_DIP_ITERATIONS,
 ) -> dict:
     """Returns {"methods": {method: {"title", "checkpoint", "per_bucket": {bucket: metrics},
     "per_image": {photo: {bucket: metrics}}, "mean": {"psnr_20-30": ...}}}, "buckets": [...]}.
 
     `photos`, `masks` (side x side), `learned` ({name: model}) and `side` replace the defaults
-    (tests use tiny ones).
+    (tests use tiny ones). `diversity` adds the learned model's FILLS fills per case; `dip_side`
+    (0: skip) adds Deep Image Prior at `dip_default_iterations` against Telea at that size.
     A learned model that cannot be loaded is reported with its reason instead of numbers.
     """
     if methods is None:
         methods = [TELEA, NAVIER_STOKES, HARMONIC, *(learned_model_names() or [GATED]), DIP]
-    photos = {n: square(p, side) for n, p in (photos or eval_photos()).items()}
+    original_photos = photos or eval_photos()
+    photos = {n: square(p, side) for n, p in original_photos.items()}
     masks = masks if masks is not None else evaluation_masks(side)
     if any(m.shape != (side, side) for ms in masks.values() for m in ms):
         raise ValueError(f"every mask must be {side}x{side}")
@@ -137,9 +145,11 @@ def run(
     total = sum(len(dip_cases) if m == DIP else len(grid) for m in methods) or 1
     done = 0
     per_case: dict[str, dict[tuple, dict]] = {}
+    models_used: dict[str, object] = {}
     kept: dict[tuple, dict[str, np.ndarray]] = {}  # outputs in the largest bucket, for failures
     for method in methods:
         checkpoint, model, error = _checkpoint(method, learned)
+        models_used[method] = model
         title = method_title(method)
         if error:
             out["methods"][method] = {"title": title, "error": error}
@@ -169,7 +179,53 @@ def run(
         out["dip_subset"] = {"cases": [f"{n} {b}% #{k}" for n, b, k in dip_cases], "per_bucket": subset}
     if failures_dir is not None and labels:
         out["failures"] = worst_cases(out, per_case, photos, masks, kept, labels[-1], failures_dir)
+    gated = next((m for m in methods if m not in (TELEA, NAVIER_STOKES, HARMONIC, DIP) and m in per_case), None)
+    if gated is not None and diversity:
+        if progress:
+            progress(0.95, f"{FILLS} fills per case")
+        out["fill_diversity"] = {"method": gated, **fill_diversity(models_used[gated], photos, masks, labels)}
+    if DIP in methods and dip_side:
+        if progress:
+            progress(0.97, f"Deep Image Prior against Telea at {dip_side} px")
+        out["dip_vs_telea"] = dip_against_telea(original_photos, labels, dip_default_iterations, dip_side)
     return out
+
+
+def fill_diversity(model, photos: dict[str, np.ndarray], masks: dict[str, list[np.ndarray]], labels: list[str],
+                   n: int = FILLS) -> dict:  # fmt: skip
+    """The learned model's n fills (seeds 0..n-1) of every evaluation case, per bucket: their mean
+    pairwise L1 inside the hole (0 = the seeds change nothing), the first fill's PSNR, the best-of-n
+    PSNR (an oracle pick against the original) and how often that pick beats the first fill."""
+    out = {}
+    for b in labels:
+        rows = []
+        for original in photos.values():
+            for mask in masks[b]:
+                fills = [inpaint(GATED, original, mask, seed=s, model=model).image for s in range(n)]
+                hole = [f[mask].astype(np.float64) / 255 for f in fills]
+                pairs = [np.abs(hole[i] - hole[j]).mean() for i in range(n) for j in range(i + 1, n)]
+                scores = [psnr(original, f) for f in fills]
+                rows.append({"pairwise_l1": float(np.mean(pairs)), "first_psnr": scores[0],
+                             "best_psnr": max(scores), "best_beats_first": max(scores) > scores[0] + 1e-9})  # fmt: skip
+        out[b] = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]} | {"cases": len(rows)}
+    return {"fills": n, "per_bucket": out}
+
+
+def dip_against_telea(photos: dict[str, np.ndarray], labels: list[str], iterations: int, side: int = DIP_SIDE) -> dict:
+    """Deep Image Prior at the app's default iterations and Telea, both on the photo and mask at
+    `side` px (the size Deep Image Prior works at), on its cases (one photo per bucket)."""
+    masks = evaluation_masks(side)
+    small = {n: square(p, side) for n, p in photos.items()}
+    out = {}
+    for name, b, k in _dip_cases(list(small), labels):
+        original, mask = small[name], masks[b][k]
+        row = {}
+        for method in (TELEA, DIP):
+            r = inpaint(method, original, mask, seed=0, iterations=iterations)
+            row[method] = {**case_metrics(original, r.image, mask), "seconds": r.seconds}
+        out[b] = {"photo": name, "mask_area": mask_area(mask), **row}
+    wins = {k: sum(out[b][DIP][k] > out[b][TELEA][k] for b in out) for k in ("psnr", "ssim")}
+    return {"side": side, "iterations": iterations, "per_bucket": out, "dip_wins": wins, "cases": len(out)}
 
 
 def _dip_cases(names: list[str], labels: list[str]) -> list[tuple[str, str, int]]:

@@ -342,3 +342,40 @@ def r_precision(clip, images: np.ndarray, captions: list[str], seed: int = 0, ke
         own = float(v[i] @ t[i])
         hits += bool(own > float((t[others] @ v[i]).max()))
     return hits / len(images)
+
+
+# --- checkerboard artefacts ----------------------------------------------------------------------
+
+
+def mean_power_spectrum(images: np.ndarray) -> np.ndarray:
+    """Mean 2-D power spectrum |FFT|^2 of the luma of (N, H, W, 3) uint8 (or (N, H, W) grey) images,
+    each image's mean removed first; float64 (H, W), frequency (0, 0) at index (0, 0)."""
+    x = np.asarray(images, dtype=np.float64)
+    if x.ndim == 4:
+        x = x @ np.array([0.299, 0.587, 0.114])
+    x = x - x.mean(axis=(1, 2), keepdims=True)
+    return (np.abs(np.fft.fft2(x)) ** 2).mean(0)
+
+
+def upsampling_frequencies(size: int, periods: tuple[int, ...] = (2, 4)) -> np.ndarray:
+    """Boolean (size, size) mask of the frequencies where x2 upsampling layers leave their pattern:
+    every (u, v) that is a multiple of size / max(periods), except (0, 0). For a 64 px output and
+    periods 2 and 4 (the last two x2 layers): the 15 frequencies with u, v in {0, 16, 32, 48}."""
+    step = size // max(periods)
+    mask = np.zeros((size, size), dtype=bool)
+    mask[::step, ::step] = True
+    mask[0, 0] = False
+    return mask
+
+
+def checkerboard_excess(generated: np.ndarray, reference: np.ndarray, periods: tuple[int, ...] = (2, 4)) -> float:
+    """How much more power `generated` has than `reference` at the upsampling frequencies, relative to
+    how much more it has everywhere: mean_{f in peaks} P_g/P_r divided by median_{all other f} P_g/P_r
+    (the mean, so one strong peak counts). About 1 = no excess at those frequencies (two sets of real
+    images); a transposed-convolution checkerboard gives several times that."""
+    pg, pr = mean_power_spectrum(generated), mean_power_spectrum(reference)
+    ratio = pg / np.maximum(pr, 1e-12)
+    peaks = upsampling_frequencies(pg.shape[0], periods)
+    others = ~peaks
+    others[0, 0] = False
+    return float(ratio[peaks].mean() / np.median(ratio[others]))

@@ -247,6 +247,12 @@ register(CatalogEntry(
     description="Judges generated faces: trained on ground-truth renders of data/faces.py.",
 ))  # fmt: skip
 register(CatalogEntry(
+    name="face-attribute-judge-aug", cls="models.classifiers:FaceAttributeClassifier", task="judge",
+    title="Face attribute judge (degradation-trained)", embedded="face-attribute-judge-aug",
+    description="Second, independent reading of generated faces: its own renders, trained with blur, "
+                "checkerboard and noise degradations.",
+))  # fmt: skip
+register(CatalogEntry(
     name="fashion-classifier", cls="models.classifiers:FashionClassifier", task="judge",
     title="Fashion-MNIST classifier", embedded="fashion-classifier",
     description="Judges AC-GAN samples: trained on the real Fashion-MNIST training split.",

@@ -26,7 +26,7 @@ import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
-from models.layers import dcgan_init, down_block, up_block
+from models.layers import dcgan_init, down_block, up_block, upsample_conv
 from models.tensors import from_signed_tensor
 
 logger = logging.getLogger(__name__)
@@ -37,18 +37,22 @@ MAX_SEED = 2**31 - 1
 
 
 class DCGANGenerator(nn.Module, PyTorchModelHubMixin, library_name="pytorch", tags=HUB_TAGS):
-    """z (B, z_dim) -> image (B, channels, 64, 64) in [-1, 1]."""
+    """z (B, z_dim) -> image (B, channels, 64, 64) in [-1, 1].
 
-    def __init__(self, z_dim: int = 100, width: int = 32, channels: int = 3) -> None:
+    upsample="deconv" is the paper's generator; "resize" replaces each x2 transposed convolution by
+    nearest-neighbour upsampling and a 3x3 convolution (models.layers.upsample_conv), which removes
+    the checkerboard pattern transposed convolutions leave; everything else is the same."""
+
+    def __init__(self, z_dim: int = 100, width: int = 32, channels: int = 3, upsample: str = "deconv") -> None:
         super().__init__()
         self.z_dim = z_dim
         self.net = nn.Sequential(
             nn.ConvTranspose2d(z_dim, width * 8, 4, 1, 0, bias=False),  # 1 -> 4
             nn.BatchNorm2d(width * 8), nn.ReLU(True),
-            *up_block(width * 8, width * 4),  # 8
-            *up_block(width * 4, width * 2),  # 16
-            *up_block(width * 2, width),  # 32
-            nn.ConvTranspose2d(width, channels, 4, 2, 1),  # 64
+            *up_block(width * 8, width * 4, upsample),  # 8
+            *up_block(width * 4, width * 2, upsample),  # 16
+            *up_block(width * 2, width, upsample),  # 32
+            *upsample_conv(width, channels, upsample),  # 64
             nn.Tanh(),
         )  # fmt: skip
         dcgan_init(self)
@@ -58,16 +62,20 @@ class DCGANGenerator(nn.Module, PyTorchModelHubMixin, library_name="pytorch", ta
 
 
 class DCGANDiscriminator(nn.Module):
-    """image (B, channels, 64, 64) in [-1, 1] -> real/fake logit (B,)."""
+    """image (B, channels, 64, 64) in [-1, 1] -> real/fake logit (B,).
 
-    def __init__(self, width: int = 32, channels: int = 3) -> None:
+    norm="batch" is the paper's discriminator; "spectral" puts spectral normalisation on every
+    convolution instead of batch norm (SN-GAN, Miyato et al. 2018)."""
+
+    def __init__(self, width: int = 32, channels: int = 3, norm: str = "batch") -> None:
         super().__init__()
+        last = nn.Conv2d(width * 8, 1, 4, 1, 0)
         self.net = nn.Sequential(
-            *down_block(channels, width, norm=False),  # 32
-            *down_block(width, width * 2),  # 16
-            *down_block(width * 2, width * 4),  # 8
-            *down_block(width * 4, width * 8),  # 4
-            nn.Conv2d(width * 8, 1, 4, 1, 0),
+            *down_block(channels, width, norm="spectral" if norm == "spectral" else False),  # 32
+            *down_block(width, width * 2, norm),  # 16
+            *down_block(width * 2, width * 4, norm),  # 8
+            *down_block(width * 4, width * 8, norm),  # 4
+            nn.utils.spectral_norm(last) if norm == "spectral" else last,
         )
         dcgan_init(self)
 
@@ -109,14 +117,16 @@ class ACGANGenerator(nn.Module, PyTorchModelHubMixin, library_name="pytorch", ta
 
 
 class ACGANDiscriminator(nn.Module):
-    """image (B, channels, 32, 32) -> (real/fake logit (B,), class logits (B, num_classes))."""
+    """image (B, channels, 32, 32) -> (real/fake logit (B,), class logits (B, num_classes)).
 
-    def __init__(self, num_classes: int = 10, width: int = 64, channels: int = 1) -> None:
+    norm: "batch" (DCGAN-style, as in the AC-GAN paper) or "spectral" (SN on the convolutions)."""
+
+    def __init__(self, num_classes: int = 10, width: int = 64, channels: int = 1, norm: str = "batch") -> None:
         super().__init__()
         self.features = nn.Sequential(
-            *down_block(channels, width, norm=False),  # 16
-            *down_block(width, width * 2),  # 8
-            *down_block(width * 2, width * 4),  # 4
+            *down_block(channels, width, norm="spectral" if norm == "spectral" else False),  # 16
+            *down_block(width, width * 2, norm),  # 8
+            *down_block(width * 2, width * 4, norm),  # 4
             nn.Dropout(0.25),
             nn.Flatten(),
         )

@@ -189,6 +189,20 @@ def arithmetic(generator, classifier, z_a: torch.Tensor, z_b: torch.Tensor, z_c:
     )  # fmt: skip
 
 
+def preset_arithmetic(generator, classifier, preset: str, seed: int) -> tuple[ArithmeticResult, list[torch.Tensor]] | None:
+    """One of the tab's PRESETS at a seed, as the tab runs it: three exemplars per concept (concept k
+    searched with seed 3 * seed + k), then A - B + C and four perturbations. None when a concept has
+    no confident exemplars."""
+    concepts = PRESETS[preset]
+    zs = []
+    for k, concept in enumerate(concepts):
+        z = find_exemplars(generator, classifier, concept, seed=seed * 3 + k)
+        if z is None:
+            return None
+        zs.append(z)
+    return arithmetic(generator, classifier, *zs, target=target_of(*concepts), seed=seed), zs
+
+
 def check_slider(value, name: str, limit: float = SLIDER_RANGE) -> float:
     """A slider value from the UI/API as a finite float within [-limit, limit] (ValueError otherwise)."""
     try:

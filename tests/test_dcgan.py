@@ -148,3 +148,30 @@ def test_exemplar_search_is_cached_and_follows_weight_updates(monkeypatch):
     monkeypatch.setattr(la, "_search_exemplars", real)
     z = la.find_exemplars(g, clf, {"smile": 1}, seed=1, pools=(8,), k=1)
     assert z is None or z.shape == (1, 8)
+
+
+def test_checkerboard_excess_sees_a_transposed_convolution_pattern():
+    from eval.metrics import checkerboard_excess, upsampling_frequencies
+
+    assert upsampling_frequencies(64).sum() == 15 and not upsampling_frequencies(64)[0, 0]
+    from data.faces import make_faces
+
+    a, b = make_faces(64, 64, 3000).images, make_faces(64, 64, 3001).images
+    yy, xx = np.mgrid[:64, :64]
+    pattern = (((yy // 2) + (xx // 2)) % 2 * 2 - 1)[..., None]  # period 4 px
+    checker = np.clip(b + 8.0 * pattern, 0, 255).astype(np.uint8)
+    clean = checkerboard_excess(b, a)
+    assert 0.5 < clean < 2.0
+    assert checkerboard_excess(checker, a) > 10 * clean
+
+
+def test_resize_generator_and_spectral_discriminator_shapes():
+    torch.manual_seed(0)
+    g = DCGANGenerator(width=4, upsample="resize")
+    x = g(torch.randn(2, 100))
+    assert x.shape == (2, 3, 64, 64)
+    d = DCGANDiscriminator(width=4, norm="spectral")
+    assert d(x).shape == (2,)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in d.modules())
+    with pytest.raises(ValueError, match="upsample"):
+        DCGANGenerator(width=4, upsample="pixelshuffle")

@@ -557,6 +557,17 @@ def test_perceptual_style_loss_runs_on_a_stand_in_vgg():
     assert perceptual.item() > 0 and style.item() > 0
 
 
+def test_fills_of_a_model_without_noise_do_not_differ():
+    from eval import inpainting as bench
+
+    photos = {"a": smooth_photo(32, 32, 1)}
+    masks = evaluation_masks(size=32, per_bucket=1, seed=0)
+    torch.manual_seed(0)
+    quiet = GatedInpaintGenerator(channels=4, refine_channels=4, noise=False).eval()
+    out = bench.fill_diversity(quiet, photos, masks, ["20-30"], n=3)["per_bucket"]["20-30"]
+    assert out["pairwise_l1"] == 0 and out["best_beats_first"] == 0 and out["best_psnr"] == out["first_psnr"]
+
+
 def test_benchmark_on_a_tiny_subset(tmp_path, monkeypatch):
     from eval import inpainting as bench
     from eval import inpainting_speed
@@ -564,10 +575,21 @@ def test_benchmark_on_a_tiny_subset(tmp_path, monkeypatch):
 
     photos = {"astronaut": smooth_photo(40, 50, 1), "coffee": smooth_photo(50, 40, 2)}
     masks = evaluation_masks(size=32, per_bucket=1, seed=0)
+    model = tiny_generator()
+    with torch.no_grad():  # untrained, the output layers are zero (the harmonic fill): give them weights
+        for p in model.parameters():
+            p.add_(0.2 * torch.randn_like(p))
     result = bench.run(progress=lambda f, what: None, failures_dir=tmp_path / "failures",
-                       photos=photos, masks=masks, learned={GATED: tiny_generator()},
-                       dip_iterations=2, side=32)  # fmt: skip
+                       photos=photos, masks=masks, learned={GATED: model},
+                       dip_iterations=2, side=32, dip_side=32, dip_default_iterations=2)  # fmt: skip
     failures = result.pop("failures")
+    diversity = result["fill_diversity"]
+    assert diversity["method"] == GATED and diversity["fills"] == bench.FILLS
+    assert all(v["cases"] == 2 and v["pairwise_l1"] > 0 for v in diversity["per_bucket"].values())
+    dip = result["dip_vs_telea"]
+    assert dip["side"] == 32 and dip["iterations"] == 2 and dip["cases"] == 5
+    assert set(dip["per_bucket"]["40-50"]) == {"photo", "mask_area", TELEA, DIP}
+    assert 0 <= dip["dip_wins"]["psnr"] <= 5
     methods = result["methods"]
     assert set(methods) == {TELEA, NAVIER_STOKES, HARMONIC, GATED, DIP}
     assert result["buckets"] == ["0-10", "10-20", "20-30", "30-40", "40-50"]

@@ -103,6 +103,95 @@ def test_acgan_trains_and_exports_its_ema_generator(tmp_path, fashion):
     assert (out / "samples.png").exists()
 
 
+def test_dcgan_sngan_options_fresh_faces_and_card(tmp_path):
+    """--loss hinge --d-norm spectral --upsample resize --faces 0: the discriminator's convolutions carry
+    spectral norm (no batch norm), the exported generator upsamples by resize-convolution and loads
+    strictly from its config, every step renders new faces, and the card names all three choices."""
+    out = tmp_path / "sn"
+    argv = _run(["dcgan", "--steps", "12", "--faces", "0", "--batch", "8", "--width", "4", "--log-every", "6",
+                 "--loss", "hinge", "--d-norm", "spectral", "--upsample", "resize", *FAST, "--out", str(out)])  # fmt: skip
+    first, last = _rows(out)
+    assert first["d_loss"] > last["d_loss"]  # hinge D loss starts near 2 and falls as D separates them
+    g = DCGANGenerator.from_pretrained(out, strict=True)
+    assert not any(isinstance(m, torch.nn.ConvTranspose2d) and m.stride == (2, 2) for m in g.modules())
+    assert sum(isinstance(m, torch.nn.Upsample) for m in g.modules()) == 4
+    state = torch.load(out / "state.pt", map_location="cpu", weights_only=True)["parts"]["d"]["module"]
+    assert sum(k.endswith("weight_orig") for k in state) == 5 and not any("running_mean" in k for k in state)
+    card = _card(out, argv, ema=True)
+    assert "hinge loss" in card and "spectral norm" in card and "nearest x2 + 3x3" in card
+    assert "fresh renders" in card and "never the same renders twice" in card
+
+
+def test_hinge_and_bce_losses_on_known_logits():
+    from training.dcgan import d_adversarial, g_adversarial
+
+    real, fake = torch.tensor([2.0, 0.5]), torch.tensor([-3.0, 0.0])
+    # hinge: mean(relu(1 - r)) = (0 + 0.5) / 2; mean(relu(1 + f)) = (0 + 1) / 2
+    assert d_adversarial(real, fake, "hinge").item() == pytest.approx(0.75)
+    assert g_adversarial(fake, "hinge").item() == pytest.approx(1.5)
+    bce = -(math.log(1 / (1 + math.exp(-2))) + math.log(1 / (1 + math.exp(-0.5)))) / 2 \
+        - (math.log(1 - 1 / (1 + math.exp(3))) + math.log(0.5)) / 2
+    assert d_adversarial(real, fake, "bce").item() == pytest.approx(bce, rel=1e-6)
+
+
+def test_acgan_real_only_class_head_and_hinge(tmp_path, fashion):
+    out = tmp_path / "acgan-sn"
+    argv = _run(["acgan", "--steps", "8", "--data", str(fashion), "--batch", "8", "--width", "4", "--log-every", "4",
+                 "--loss", "hinge", "--d-norm", "spectral", "--no-aux-fake", "--aux-weight", "2", *FAST,
+                 "--out", str(out)])  # fmt: skip
+    card = _card(out, argv, ema=True)
+    assert "class cross-entropy on real photos only" in card and "adversarial + 2 x class" in card
+    state = torch.load(out / "state.pt", map_location="cpu", weights_only=True)["parts"]["d"]["module"]
+    assert sum(k.endswith("weight_orig") for k in state) == 3
+
+
+def test_init_warm_starts_the_generator_and_says_so(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    base = ["--faces", "16", "--batch", "4", "--width", "4", "--log-every", "1", *FAST]
+    _run(["dcgan", "--steps", "3", *base, "--out", str(first)])
+    argv = _run(["dcgan", "--steps", "1", *base, "--init", str(first), "--out", str(second)])
+    # one step after the warm start, the trained G is the first run's export moved by one Adam step
+    start = DCGANGenerator.from_pretrained(first, strict=True).state_dict()
+    state = torch.load(second / "state.pt", map_location="cpu", weights_only=True)["parts"]["g"]["module"]
+    moved = [k for k in start if start[k].is_floating_point() and not torch.equal(start[k], state[k])]
+    assert moved and all((start[k] - state[k]).abs().max() < 0.01 for k in moved if k.endswith("weight"))
+    card = _card(second, argv, ema=True)
+    assert f"warm start: g initialised from `{first}`" in card and "3 steps" in card
+    assert train_main(["dcgan", "--steps", "1", "--faces", "16", "--width", "8", *FAST, "--init", str(first),
+                       "--out", str(tmp_path / "bad")]) == 2  # fmt: skip
+    assert not (tmp_path / "bad").exists()
+
+
+def test_replot_redraws_the_curves_from_the_log(tmp_path):
+    out = tmp_path / "run"
+    _run(["dcgan", "--steps", "4", "--faces", "16", "--batch", "4", "--width", "4", "--log-every", "2", *FAST,
+          "--out", str(out)])  # fmt: skip
+    (out / "loss_curve.html").unlink()
+    assert train_main(["replot", str(out)]) == 0
+    html = (out / "loss_curve.html").read_text()
+    assert "d_loss" in html and "g_loss" in html
+    assert "- Loss curves: `loss_curve.html`" in (out / "README.md").read_text()
+
+
+def test_second_face_judge_trains_on_degraded_renders(tmp_path):
+    out = tmp_path / "judge"
+    argv = _run(["face-judge-aug", "--steps", "12", "--faces", "64", "--test-faces", "16", "--batch", "16",
+                 "--width", "4", "--log-every", "6", *FAST, "--out", str(out)])  # fmt: skip
+    card = _card(out, argv, ema=False)
+    assert "renders (seed 4001)" in card and "degradations" in card
+    FaceAttributeClassifier.from_pretrained(out, strict=True)
+
+
+def test_degrade_changes_every_image_and_keeps_the_range():
+    from training.classifiers import degrade
+
+    x = torch.rand(6, 3, 16, 16) * 2 - 1
+    y = degrade(x, np.random.default_rng(0))
+    assert y.shape == x.shape and y.min() >= -1 and y.max() <= 1
+    assert ((y - x).abs().flatten(1).mean(1) > 0.01).all()  # noise at least, on every image
+    assert torch.equal(y, degrade(x, np.random.default_rng(0)))  # seeded
+
+
 def test_face_classifier_then_dcgan_directions(tmp_path):
     clf_dir, g_dir = tmp_path / "clf", tmp_path / "g"
     argv = _run(["face-classifier", "--steps", "16", "--faces", "64", "--test-faces", "16", "--batch", "16",

@@ -1,5 +1,6 @@
 """`python -m training <method> [options]`: train one method through the engine
-(training/engine.py). `python -m training <method> --help` lists the method's options."""
+(training/engine.py). `python -m training <method> --help` lists the method's options; `python -m training replot DIR`
+redraws a finished run's loss curves from its training_log.csv and points its card at them."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 # method -> the module whose RECIPES (or, for methods not yet on the engine, main()) trains it
 METHODS = {"srresnet": "training.superres", "srgan": "training.superres",
            "dcgan": "training.dcgan", "acgan": "training.dcgan", "face-classifier": "training.dcgan",
+           "face-judge-aug": "training.dcgan",
            "fashion-classifier": "training.dcgan", "dcgan-directions": "training.dcgan",
            "inpainting": "training.inpainting", "pix2pix": "training.translation",
            "cyclegan": "training.translation", "scene-classifier": "training.translation",
@@ -25,6 +27,11 @@ def main(argv: list[str]) -> int:
     from training.config import ConfigError
     from training.engine import train
 
+    if argv[:1] == ["replot"] and len(argv) == 2:  # redraw a finished run's curves (training.engine.replot)
+        from training.engine import replot
+
+        print(replot(argv[1]))
+        return 0
     if not argv or argv[0] not in METHODS:
         print(f"usage: python -m training {{{','.join(METHODS)}}} [options]  (add --help)", file=sys.stderr)
         return 2

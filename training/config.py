@@ -40,6 +40,8 @@ class RunConfig:
                              "the schedules still span --steps)", min=0)
     out: str = option("", "output directory (default: models/weights/<model name>)")
     resume: str = option("", "continue the run whose state is in this directory (its state.pt)")
+    init: str = option("", "warm start: the exported checkpoint (save_pretrained directory) whose weights the "
+                       "generator starts from; the optimizers, the discriminator and the step count start fresh")
     save_every_minutes: float = option(5.0, "minutes between full-state saves (also saved at the end)",
                                        min=0, exclusive_min=True)
     log_every: int = option(50, "steps per row of the loss log (means over the window)", min=1)

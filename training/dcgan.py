@@ -1,6 +1,7 @@
 """DCGAN on procedural faces, AC-GAN on Fashion-MNIST, and the classifiers that judge them.
 
     python -m training face-classifier     [--steps N]   # attribute classifier on face renders
+    python -m training face-judge-aug      [--steps N]   # a second judge: own renders, degradations
     python -m training dcgan               [--steps N] [--data DIR]   # faces (or any image folder)
     python -m training dcgan-directions    # attribute directions in z (needs both models above)
     python -m training fashion-classifier  [--steps N]   # classifier on real Fashion-MNIST
@@ -35,14 +36,15 @@ from models.dcgan import (
     DCGANGenerator,
     sample_z,
 )
+from models.layers import D_NORMS, UPSAMPLING
 from models.tensors import to_signed_tensor
-from training.classifiers import ClassifierConfig, ClassifierRecipe, channels_last, flipped
+from training.classifiers import ClassifierConfig, ClassifierRecipe, channels_last, degrade, flipped
 from training.config import ConfigError, RunConfig, option, parse_config
 from training.engine import Recipe, Run, StepBatches
 
 logger = logging.getLogger(__name__)
 
-FACE_TRAIN_SEED, FACE_CLASSIFIER_SEED = 1000, 2000  # the evaluation renders with other seeds
+FACE_TRAIN_SEED, FACE_CLASSIFIER_SEED, FACE_JUDGE_AUG_SEED = 1000, 2000, 4000  # evaluation renders: 3000, 3001
 FACE_DATA = ("procedural faces from data/faces.py (64x64; attributes smile, glasses, hair colour, "
              "skin tone, background, with pose/shape jitter), {n} renders, render seed {seed}, "
              "random horizontal flips")  # fmt: skip
@@ -51,6 +53,12 @@ FASHION_DATA = ("Fashion-MNIST training split ({n:,} real 28x28 photos, 10 class
 LIMITATIONS = ("Trained for minutes on a 2-core CPU on simple data: procedural cartoon faces and 32x32 "
                "Fashion-MNIST are far easier than CelebA or ImageNet, and the samples show it.")  # fmt: skip
 SCHEDULES = ("constant", "cosine", "linear-decay")
+GAN_LOSSES = ("bce", "hinge")
+LOSS_NAMES = {"bce": "non-saturating BCE loss (the paper's)", "hinge": "hinge loss (SN-GAN, Miyato et al. 2018)"}
+D_NORM_NAMES = {"batch": "batch norm (the paper's)", "spectral": "spectral norm on every convolution (Miyato et al. 2018)"}
+UPSAMPLE_NAMES = {"deconv": "4x4 stride-2 transposed convolutions (the paper's)",
+                  "resize": "nearest x2 + 3x3 convolution (Odena et al. 2016, against checkerboard artefacts)"}
+FRESH_FACE_SEEDS = (10_000, 2**31 - 1)  # render seeds of --faces 0 (the judges and evaluation use seeds < 10,000)
 
 
 # --- configs -----------------------------------------------------------------------------------
@@ -72,8 +80,15 @@ class GANConfig(RunConfig):
 class DCGANConfig(GANConfig):
     steps: int = option(3000, "optimizer steps (each updates D, then G)", min=1)
     width: int = option(32, "base channel width of G and D (the paper's 128)", min=1)
-    faces: int = option(20000, "face renders to train on (ignored with --data)", min=1)
+    faces: int = option(20000, "face renders to train on (ignored with --data); 0: fresh renders every step",
+                        min=0)
     data: str = option("", "folder of images to train on instead of the faces (centre-cropped, 64x64)")
+    loss: str = option("bce", "adversarial loss: the paper's non-saturating BCE, or hinge (SN-GAN)",
+                       choices=GAN_LOSSES)
+    d_norm: str = option("batch", "discriminator normalisation: the paper's batch norm, or spectral norm",
+                         choices=D_NORMS)
+    upsample: str = option("deconv", "generator upsampling: the paper's transposed convolutions, or "
+                           "nearest x2 + 3x3 convolution (no checkerboard)", choices=UPSAMPLING)
 
 
 @dataclass
@@ -83,6 +98,11 @@ class ACGANConfig(GANConfig):
     data: str = option("", "folder of the Fashion-MNIST IDX files (default: the Debian package's)")
     conditioning: str = option("multiply", "how the class enters G: z * embedding, or [z, embedding]",
                                choices=("multiply", "concat"))
+    loss: str = option("bce", "real/fake loss: the paper's BCE (non-saturating for G), or hinge", choices=GAN_LOSSES)
+    d_norm: str = option("batch", "discriminator normalisation: batch norm, or spectral norm", choices=D_NORMS)
+    aux_fake: bool = option(True, "train D's class head on generated images too (the paper's); with false it "
+                            "learns from real photos only, so G must make images a real-data classifier reads")
+    aux_weight: float = option(1.0, "weight of the class cross-entropy in G's loss", min=0)
 
 
 @dataclass
@@ -124,6 +144,18 @@ def bce(logits: torch.Tensor, target: float) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
 
 
+def d_adversarial(real: torch.Tensor, fake: torch.Tensor, loss: str) -> torch.Tensor:
+    """The discriminator's real/fake loss on logits: BCE, or hinge mean(relu(1 - r)) + mean(relu(1 + f))."""
+    if loss == "hinge":
+        return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
+    return bce(real, 1.0) + bce(fake, 0.0)
+
+
+def g_adversarial(fake: torch.Tensor, loss: str) -> torch.Tensor:
+    """The generator's loss on D's logits of its samples: non-saturating BCE, or -mean(logit) (hinge)."""
+    return -fake.mean() if loss == "hinge" else bce(fake, 1.0)
+
+
 def add_gan(run: Run, g: nn.Module, d: nn.Module) -> None:
     cfg = run.cfg
     kw = {"lr": cfg.lr, "betas": (cfg.beta1, 0.999), "schedule": cfg.schedule}
@@ -161,16 +193,25 @@ class DCGANRecipe(Recipe):
             self.images = folder_images(cfg.data)
             self.data_desc = (f"{len(self.images)} images from `{cfg.data}`, centre-cropped, resized to 64x64, "
                               "random horizontal flips")  # fmt: skip
-        else:
+        elif cfg.faces:
             self.images = make_faces(cfg.faces, 64, FACE_TRAIN_SEED).images
             self.data_desc = FACE_DATA.format(n=cfg.faces, seed=FACE_TRAIN_SEED)
-        add_gan(run, DCGANGenerator(width=cfg.width), DCGANDiscriminator(width=cfg.width))
+        else:
+            self.images = None
+            self.data_desc = FACE_DATA.format(n=f"{cfg.batch} fresh", seed=f"drawn per step from "
+                                              f"[{FRESH_FACE_SEEDS[0]:,}, 2^31)") + " (never the same renders twice)"
+        g = DCGANGenerator(width=cfg.width, upsample=cfg.upsample)
+        add_gan(run, g, DCGANDiscriminator(width=cfg.width, norm=cfg.d_norm))
 
     def dataset(self, run: Run) -> StepBatches:
         images, n = self.images, run.cfg.batch
 
         def make(rng: np.random.Generator, step: int) -> torch.Tensor:
-            return to_signed_tensor(flipped(images[rng.integers(len(images), size=n)], rng))
+            if images is None:  # an endless supply: the procedural generator renders a new batch each step
+                batch = make_faces(n, 64, int(rng.integers(*FRESH_FACE_SEEDS))).images
+            else:
+                batch = images[rng.integers(len(images), size=n)]
+            return to_signed_tensor(flipped(batch, rng))
 
         return StepBatches(make, run.cfg.steps, run.cfg.seed, run.rank)
 
@@ -180,10 +221,10 @@ class DCGANRecipe(Recipe):
         fake = g(torch.randn(len(real), run.unwrap("g").z_dim, device=run.device))
         d.requires_grad_(True)
         r, f = d(real), d(fake.detach())
-        d_loss = bce(r, 1.0) + bce(f, 0.0)
+        d_loss = d_adversarial(r, f, run.cfg.loss)
         run.update("d", d_loss)
         d.requires_grad_(False)
-        g_loss = bce(d(fake), 1.0)  # non-saturating
+        g_loss = g_adversarial(d(fake), run.cfg.loss)
         run.update("g", g_loss)
         d.requires_grad_(True)
         return {"d_loss": d_loss.item(), "d_real": torch.sigmoid(r).mean().item(),
@@ -202,7 +243,8 @@ class DCGANRecipe(Recipe):
             "summary": f"DCGAN (Radford et al. 2016) generator, z in R^100 -> 64x64 RGB, width {cfg.width}, trained "
                        "here on procedural faces with known attributes (for measurable vector arithmetic).",
             "data": self.data_desc, "tags": ["dcgan", "gan-gallery"], "limitations": LIMITATIONS,
-            "details": f"width {cfg.width}, non-saturating BCE loss, {gan_details(cfg)}",
+            "details": f"width {cfg.width}, {LOSS_NAMES[cfg.loss]}, discriminator {D_NORM_NAMES[cfg.d_norm]}, "
+                       f"generator upsampling {UPSAMPLE_NAMES[cfg.upsample]}, {gan_details(cfg)}",
         }  # fmt: skip
 
 
@@ -217,7 +259,7 @@ class ACGANRecipe(Recipe):
         cfg = run.cfg
         self.images, self.labels = load_fashion_mnist("train", cfg.data or None)
         g = ACGANGenerator(width=cfg.width, conditioning=cfg.conditioning)
-        add_gan(run, g, ACGANDiscriminator(width=cfg.width))
+        add_gan(run, g, ACGANDiscriminator(width=cfg.width, norm=cfg.d_norm))
 
     def dataset(self, run: Run) -> StepBatches:
         images, labels, n = self.images, self.labels, run.cfg.batch
@@ -236,14 +278,15 @@ class ACGANRecipe(Recipe):
         real = channels_last(real)
         fake = g(torch.randn(len(real), run.unwrap("g").z_dim, device=run.device), fake_y)
         d.requires_grad_(True)
+        cfg = run.cfg
         (r, r_cls), (f, f_cls) = d(real), d(fake.detach())
-        d_adv = bce(r, 1.0) + bce(f, 0.0)
-        d_aux = F.cross_entropy(r_cls, real_y) + F.cross_entropy(f_cls, fake_y)
+        d_adv = d_adversarial(r, f, cfg.loss)
+        d_aux = F.cross_entropy(r_cls, real_y) + (F.cross_entropy(f_cls, fake_y) if cfg.aux_fake else 0.0)
         run.update("d", d_adv + d_aux)
         d.requires_grad_(False)
         f, f_cls = d(fake)
-        g_adv, g_aux = bce(f, 1.0), F.cross_entropy(f_cls, fake_y)
-        run.update("g", g_adv + g_aux)
+        g_adv, g_aux = g_adversarial(f, cfg.loss), F.cross_entropy(f_cls, fake_y)
+        run.update("g", g_adv + cfg.aux_weight * g_aux)
         d.requires_grad_(True)
         return {"d_adv": d_adv.item(), "d_aux": d_aux.item(),
                 "d_real_class_acc": (r_cls.argmax(1) == real_y).float().mean().item(),
@@ -264,8 +307,10 @@ class ACGANRecipe(Recipe):
                        "trained here on real Fashion-MNIST photos. Class order: " + ", ".join(CLASSES) + ".",
             "data": FASHION_DATA.format(n=len(self.images)), "tags": ["ac-gan", "gan-gallery"],
             "limitations": LIMITATIONS,
-            "details": f"width {cfg.width}, class conditioning '{cfg.conditioning}'; D loss = real/fake BCE + class "
-                       f"cross-entropy on real and generated; G the same, non-saturating; {gan_details(cfg)}",
+            "details": f"width {cfg.width}, class conditioning '{cfg.conditioning}'; {LOSS_NAMES[cfg.loss]}; "
+                       f"discriminator {D_NORM_NAMES[cfg.d_norm]}; D's class cross-entropy on "
+                       f"{'real and generated images (the paper)' if cfg.aux_fake else 'real photos only'}; "
+                       f"G: adversarial + {cfg.aux_weight:g} x class cross-entropy; {gan_details(cfg)}",
         }  # fmt: skip
 
 
@@ -279,13 +324,15 @@ class FaceClassifierRecipe(ClassifierRecipe):
                "face renders; judges DCGAN samples and gives the features of 'FD (face-attribute-classifier "
                "features)'.")  # fmt: skip
     limitations, flip = LIMITATIONS, True
+    render_seed = FACE_CLASSIFIER_SEED
 
     def setup(self, run: Run) -> None:
         cfg = run.cfg
-        train, test = make_faces(cfg.faces, 64, FACE_CLASSIFIER_SEED), make_faces(cfg.test_faces, 64, FACE_CLASSIFIER_SEED + 1)
+        seed = self.render_seed
+        train, test = make_faces(cfg.faces, 64, seed), make_faces(cfg.test_faces, 64, seed + 1)
         self.x, self.y, self.x_test, self.y_test = train.images, train.labels(), test.images, test.labels()
-        self.data_desc = FACE_DATA.format(n=cfg.faces, seed=FACE_CLASSIFIER_SEED)
-        self.test_desc = f"{cfg.test_faces:,} fresh renders (seed {FACE_CLASSIFIER_SEED + 1})"
+        self.data_desc = FACE_DATA.format(n=cfg.faces, seed=seed)
+        self.test_desc = f"{cfg.test_faces:,} fresh renders (seed {seed + 1})"
         self.add_model(run, FaceAttributeClassifier(width=cfg.width))
 
     def to_input(self, images: np.ndarray) -> torch.Tensor:
@@ -300,6 +347,30 @@ class FaceClassifierRecipe(ClassifierRecipe):
         pred = {k: torch.cat([(o[k] > 0).long() if k in BINARY_ATTRIBUTES else o[k].argmax(-1) for o in outs])
                 for k in model.heads}  # fmt: skip
         return {k: float((v.numpy() == self.y_test[k]).mean()) for k, v in pred.items()}
+
+
+@dataclass
+class FaceJudgeAugConfig(FaceClassifierConfig):
+    steps: int = option(1200, "optimizer steps", min=1)
+    width: int = option(24, "base channel width", min=1)
+    seed: int = option(1, "seed of everything random: data, noise and initialisation", min=0, max=2**31 - 1)
+
+
+class FaceJudgeAugRecipe(FaceClassifierRecipe):
+    """The second, independent reading of generated faces: the same task as face-classifier, but its
+    own renders (seed 4000), width, seed and training-time degradations (training.classifiers.degrade:
+    blur, checkerboard patterns, noise, contrast), so an artefact-filled face does not look like a
+    clean render to it. eval/dcgan.py reports where the two judges disagree on DCGAN samples."""
+
+    method, model_name, config = "face-judge-aug", "face-attribute-judge-aug", FaceJudgeAugConfig
+    render_seed = FACE_JUDGE_AUG_SEED
+    summary = ("Second face-attribute judge, trained on its own ground-truth renders with blur, checkerboard, "
+               "noise and contrast degradations: an independent reading of DCGAN samples (eval/dcgan.py reports "
+               "where it and face-attribute-classifier disagree).")  # fmt: skip
+    extra_details = "; training-time degradations (training.classifiers.degrade): blur, 2/4-px periodic patterns, noise, contrast"
+
+    def augment(self, x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+        return degrade(x, rng)
 
 
 class FashionClassifierRecipe(ClassifierRecipe):
@@ -328,7 +399,7 @@ class FashionClassifierRecipe(ClassifierRecipe):
 
 
 RECIPES = {"dcgan": DCGANRecipe, "acgan": ACGANRecipe, "face-classifier": FaceClassifierRecipe,
-           "fashion-classifier": FashionClassifierRecipe}  # fmt: skip
+           "face-judge-aug": FaceJudgeAugRecipe, "fashion-classifier": FashionClassifierRecipe}  # fmt: skip
 
 
 # --- attribute directions (no training: a pass of the trained models) ------------------------------

@@ -61,6 +61,7 @@ class Recipe:
     model_name: str = ""  # the checkpoint directory name under models/weights/
     config: type[RunConfig] = RunConfig
     description: str = ""
+    init_part: str = "g"  # the part --init warm-starts (the exported model's class loads the checkpoint)
 
     def setup(self, run: Run) -> None:
         """Create the models with run.add(...)."""
@@ -326,6 +327,28 @@ class Run:
             tmp.replace(self.out / STATE_FILE)  # atomic: a crash mid-save keeps the last state
             self.log.save()
 
+    def init_from(self, directory: Path, name: str) -> str:
+        """Warm start: copy the weights of the checkpoint exported in `directory` (loaded strictly by
+        the part's own class) into part `name` and its EMA copy. Returns the card's line for it."""
+        module = self.unwrap(name)
+        try:
+            loaded = type(module).from_pretrained(Path(directory), strict=True)
+            module.load_state_dict(loaded.state_dict())
+        except (OSError, RuntimeError, ValueError, TypeError) as exc:
+            raise ConfigError(f"--init {directory}: not a checkpoint of this {type(module).__name__} "
+                              f"configuration ({str(exc).splitlines()[0][:200]})") from None
+        part = self.parts[name]
+        if part.ema is not None:
+            part.ema.module.load_state_dict(module.state_dict())
+        meta = Path(directory) / "training_meta.json"
+        before = ""
+        if meta.exists():
+            import json
+
+            m = json.loads(meta.read_text())
+            before = f" (its run: `{m.get('command', '?')}`, {m.get('steps', '?')} steps, {m.get('date', '?')})"
+        return f"warm start: {name} initialised from `{directory}`{before}"
+
     def load_state(self, directory: Path) -> None:
         path = Path(directory) / STATE_FILE
         if not path.is_file():
@@ -420,6 +443,8 @@ def run_recipe(recipe: Recipe, cfg: RunConfig, argv: list[str]) -> dict:
     recipe.setup(run)
     if cfg.resume:
         run.load_state(Path(cfg.resume))
+    elif cfg.init:
+        run.extra["init"] = run.init_from(Path(cfg.init), recipe.init_part)
     dataset = recipe.dataset(run)
     acc = run.accelerator
     bar = tqdm(total=cfg.steps, initial=run.step, disable=not run.is_main, desc=recipe.method, unit="step")
@@ -480,7 +505,8 @@ def finish(run: Run) -> dict:
     meta = {
         "name": recipe.model_name, "method": recipe.method, "summary": info["summary"],
         "command": command_line(run.argv), "seed": cfg.seed, "data": info["data"], "steps": run.step,
-        "batch": cfg.batch, "processes": run.accelerator.num_processes, "details": info["details"],
+        "batch": cfg.batch, "processes": run.accelerator.num_processes,
+        "details": info["details"] + (f"; {run.extra['init']}" if run.extra.get("init") else ""),
         "wall_seconds": round(run.elapsed, 1), "machine": machine_description(run),
         "device": device_description(run), "accelerate": accelerate_description(run), "ema": ema,
         "date": datetime.date.today().isoformat(), "parameters": sum(p.numel() for p in model.parameters()),
@@ -528,3 +554,20 @@ def accelerate_description(run: Run) -> str:
 
 def config_fields(cfg: RunConfig) -> list[str]:
     return [f.name for f in dataclasses.fields(cfg)]
+
+
+def replot(directory: Path) -> str:
+    """Redraw a finished run's curves from its training_log.csv (e.g. when the static export had no
+    browser at the end of the run) and point its card at them. Returns the file written."""
+    from models.cards import read_meta
+
+    directory = Path(directory)
+    with open(directory / "training_log.csv") as f:
+        rows = [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(f)]
+    meta = read_meta(directory)
+    name = LossLog(directory / "training_log.csv", rows=rows).plot(directory, f"{meta['name']} training losses")
+    if name == "loss_curve.png":
+        (directory / "loss_curve.html").unlink(missing_ok=True)
+    meta["curves"] = f"`{name}`"
+    write_model_card(directory, meta)
+    return name

@@ -1,0 +1,91 @@
+"""Before/after sheets of a retrained generator: the same seeds (or inputs) through two checkpoints.
+
+    python -m eval.before_after dcgan-faces --before DIR [--after DIR] [--out PNG]
+
+`--after` defaults to the embedded checkpoint (models/weights/<name>); the sheet goes to
+eval/results/before_after/<name>.png. Samples come from fixed seeds, so the two rows show the same z
+(DCGAN), the same (z, class) (AC-GAN) or the same held-out scenes (pix2pix, CycleGAN).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from eval.comparison import Panel, compose_comparison, stack_vertical
+from models.catalog import get_entry
+from models.dcgan import generate, sample_z
+
+OUT_DIR = Path(__file__).resolve().parent / "results" / "before_after"
+
+
+def _grid(images: np.ndarray, cols: int) -> np.ndarray:
+    """(N, H, W, 3) -> one (rows*H, cols*W, 3) tile."""
+    n, h, w, c = images.shape
+    rows = -(-n // cols)
+    out = np.full((rows * h, cols * w, c), 255, np.uint8)
+    for i, im in enumerate(images):
+        r, k = divmod(i, cols)
+        out[r * h:(r + 1) * h, k * w:(k + 1) * w] = im
+    return out
+
+
+def _dcgan(model) -> tuple[np.ndarray, str]:
+    return _grid(generate(model, sample_z(16, model.z_dim, 0)), 8), "16 samples, z from seed 0"
+
+
+def _acgan(model) -> tuple[np.ndarray, str]:
+    labels = torch.arange(model.num_classes).repeat(4)
+    return _grid(generate(model, sample_z(len(labels), model.z_dim, 0), labels), model.num_classes), \
+        "one column per class (Fashion-MNIST order), 4 seeds each"
+
+
+def _translation(model) -> tuple[np.ndarray, str]:
+    from data.day_night import EVAL_SEED, make_pairs
+    from models.translation import DAY2NIGHT, NIGHT2DAY, run_generator
+
+    pairs = make_pairs(4, 128, EVAL_SEED)
+    row = lambda images: np.concatenate(list(images), 1)  # noqa: E731
+    rows = [row(pairs.day), row(run_generator(model.generator(DAY2NIGHT), pairs.day)),
+            row(pairs.night), row(run_generator(model.generator(NIGHT2DAY), pairs.night))]
+    return np.concatenate(rows, 0), "4 held-out scenes: day, its night translation, night, its day translation"
+
+
+SAMPLERS = {"dcgan-faces": _dcgan, "acgan-fashion": _acgan, "pix2pix-day-night": _translation,
+            "cyclegan-day-night": _translation}  # fmt: skip
+
+
+def sheet(name: str, before: Path, after: Path) -> Image.Image:
+    entry = get_entry(name)
+    cls = entry.model_class()
+    rows = []
+    for label, folder in (("before", before), ("after", after)):
+        model = cls.from_pretrained(folder, strict=True).eval()
+        with torch.inference_mode():
+            image, what = SAMPLERS[name](model)
+        rows.append(compose_comparison([Panel(image, f"{entry.title}: {label}", str(folder))],
+                                       height=image.shape[0] * (2 if image.shape[0] <= 160 else 1), footer=what))
+    return stack_vertical(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval.before_after", description=__doc__.split("\n")[0])
+    parser.add_argument("name", choices=sorted(SAMPLERS))
+    parser.add_argument("--before", required=True, type=Path)
+    parser.add_argument("--after", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    after = args.after or get_entry(args.name).embedded_dir
+    out = args.out or OUT_DIR / f"{args.name}.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    sheet(args.name, args.before, after).save(out)
+    print(out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
