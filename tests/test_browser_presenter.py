@@ -33,8 +33,11 @@ SLOW = 240_000  # ms: the 2-core machine may be busy with training runs
 DEFAULT_TEXT = {superres.TITLE: "text=Bicubic:", dcgan.TITLE: "text=#1:", text2image.TITLE: "text=#1 · seed 0",
                 inpainting.TITLE: "text=Telea (OpenCV):", translation.TITLE: "text=pix2pix: day → night"}  # fmt: skip
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason="needs Debian's chromium (apt-get install chromium)")  # fmt: skip
+pytestmark = [pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                 reason="needs Debian's chromium (apt-get install chromium)"),
+              # the first test also waits for the app to build and every default result (minutes when
+              # training runs share the 2 cores)
+              pytest.mark.timeout(2400)]  # fmt: skip
 
 
 def free_port() -> int:
@@ -241,7 +244,8 @@ def test_evaluation_subtabs_two_charts_per_row_no_overlaps_gallery_shown(server,
     tab(page, evaluation.TITLE)
     cases = evaluation.failure_cases()
     for group, tasks in evaluation.groups(results).items():
-        tab(page, group)
+        page.locator(".gg-eval-tabs").first.get_by_role("tab", name=group, exact=True).first.click()
+        page.wait_for_timeout(300)
         expected = sum(len(figures(t)) for t in tasks)
         page.wait_for_function(f"() => Array.from(document.querySelectorAll('.js-plotly-plot')).filter(p => "
                                f"p.offsetParent && p.querySelector('.gtitle')).length >= {expected}", timeout=SLOW)  # fmt: skip
