@@ -460,7 +460,7 @@ def export_deck(request: gr.Request | None = None) -> str:
         raise gr.Error("Nothing to put in a deck yet: run a tab first.")
     path = output_dir("deck_") / "gan_gallery_slides.html"
     path.write_text(deck_html(slides, charts), encoding="utf-8")
-    return str(path)
+    return gr.update(value=str(path), visible=True)
 
 
 def build_toolbar() -> None:
@@ -477,5 +477,5 @@ def build_toolbar() -> None:
                     "the server keeps its files, about 15 minutes). The deck has one slide per comparison of every "
                     "tab and the key evaluation charts; arrow keys move, the browser prints it one slide per page."
                     "</small>", scale=1)  # fmt: skip
-        deck_file = gr.File(label="Slide deck", interactive=False, height=60, scale=0, min_width=260)
+        deck_file = gr.File(label="Slide deck", interactive=False, visible=False, scale=0, min_width=260)
     deck.click(export_deck, None, deck_file, api_name="slide_deck", concurrency_limit=1, concurrency_id="deck")
