@@ -17,6 +17,7 @@ import torch
 from PIL import Image
 
 from eval.comparison import Panel, compose_comparison, stack_vertical
+from models.cards import read_meta
 from models.catalog import get_entry
 from models.dcgan import generate, sample_z
 
@@ -67,7 +68,9 @@ def sheet(name: str, before: Path, after: Path) -> Image.Image:
         model = cls.from_pretrained(folder, strict=True).eval()
         with torch.inference_mode():
             image, what = SAMPLERS[name](model)
-        rows.append(compose_comparison([Panel(image, f"{entry.title}: {label}", str(folder))],
+        meta = read_meta(folder)
+        run = f"trained {meta.get('date', '?')}, {meta.get('steps', '?')} steps" if meta else folder.name
+        rows.append(compose_comparison([Panel(image, f"{entry.title}: {label}", run)],
                                        height=image.shape[0] * (2 if image.shape[0] <= 160 else 1), footer=what))
     return stack_vertical(rows)
 

@@ -175,3 +175,15 @@ def test_resize_generator_and_spectral_discriminator_shapes():
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in d.modules())
     with pytest.raises(ValueError, match="upsample"):
         DCGANGenerator(width=4, upsample="pixelshuffle")
+
+
+def test_before_after_sheet_shows_both_checkpoints_on_the_same_seeds(tmp_path):
+    from eval.before_after import sheet
+
+    for name, seed in (("a", 0), ("b", 1)):
+        torch.manual_seed(seed)
+        DCGANGenerator(width=4).eval().save_pretrained(tmp_path / name)
+    same = np.asarray(sheet("dcgan-faces", tmp_path / "a", tmp_path / "a"))
+    different = np.asarray(sheet("dcgan-faces", tmp_path / "a", tmp_path / "b"))
+    assert different.shape == same.shape and not np.array_equal(different, same)
+    assert np.array_equal(different, np.asarray(sheet("dcgan-faces", tmp_path / "a", tmp_path / "b")))  # seeded
