@@ -36,27 +36,36 @@ def build_app():
     """The gr.Blocks of the whole app (not launched)."""
     import gradio as gr
 
+    from demos import presenter
+
     with gr.Blocks(title="GAN Gallery", delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(INTRO)
+        presenter.build_toolbar()
         with gr.Tabs():
             for tab in tabs():
                 with gr.Tab(tab.TITLE):
                     tab.build_tab()
+        demo.unload(presenter.forget_session)
     return demo
 
 
-def serve(demo, **launch_kwargs):
+def serve(demo, warm_defaults: bool = False, **launch_kwargs):
     """queue() and launch() with the app's limits: the tabs' model work 2 jobs at a time in all
     (2 cores; demos.serving.share_cpu), a fair queue (a few places per session, capped per event
     and per group), request bodies capped before they are read, 25 MB per file, and no internal
     error text (paths, exceptions) shown to users: what a person can act on is a gr.Error with its
-    own message."""
-    from demos import serving
+    own message. warm_defaults: compute every tab's default result in a background thread once the
+    server answers (else on the first page view)."""
+    import threading
+
+    from demos import presenter, serving
 
     serving.share_cpu(demo)
     demo.queue(default_concurrency_limit=2, max_size=serving.QUEUE_MAX_SIZE)
     serving.install_fair_queue(demo)
     launch_kwargs.setdefault("show_error", False)
+    if warm_defaults:
+        threading.Thread(target=presenter.warm_defaults, args=(demo,), name="warm-defaults", daemon=True).start()
     return demo.launch(max_file_size="25mb", app_kwargs={"middleware": serving.body_limit_middleware()},
                        **launch_kwargs)  # fmt: skip
 
@@ -65,7 +74,7 @@ def main() -> None:
     import gradio as gr
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    serve(build_app(), server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
+    serve(build_app(), warm_defaults=os.environ.get("GAN_GALLERY_WARM", "1") != "0", server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
           server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), theme=gr.themes.Soft())
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import html
 import inspect
 import logging
 import os
@@ -148,8 +149,56 @@ def gallery_files(images, prefix: str) -> list[str]:
     return paths
 
 
+class Notice(str):
+    """A notice's text with its level: "info" (what was done, e.g. a resize), "warning" (the result
+    differs from what was asked, e.g. a fallback model) or "error" (part of the request could not
+    run). A plain str is shown as a warning."""
+
+    level = "warning"
+
+    def __new__(cls, text: str, level: str = "warning"):
+        if level not in NOTICE_STYLES:
+            raise ValueError(f"unknown notice level {level!r}")
+        obj = super().__new__(cls, text)
+        obj.level = level
+        return obj
+
+
+def info(text: str) -> Notice:
+    return Notice(text, "info")
+
+
+def warning(text: str) -> Notice:
+    return Notice(text, "warning")
+
+
+def error(text: str) -> Notice:
+    return Notice(text, "error")
+
+
+# level -> (icon, label read by screen readers, border colour, background, text colour)
+NOTICE_STYLES = {
+    "info": ("ℹ️", "Information", "#2563eb", "#eff6ff", "#1e3a8a"),
+    "warning": ("⚠️", "Warning", "#d97706", "#fffbeb", "#78350f"),
+    "error": ("⛔", "Error", "#dc2626", "#fef2f2", "#7f1d1d"),
+}
+
+
+def notice_level(notice: str) -> str:
+    return getattr(notice, "level", "warning")
+
+
 def notices_markdown(notices: list[str]) -> str:
-    return "\n".join(f"- ⚠️ {n}" for n in notices) if notices else ""
+    """The notices as coloured boxes (icon and colour by level), for a gr.Markdown."""
+    boxes = []
+    for n in notices:
+        level = notice_level(n)
+        icon, label, border, background, colour = NOTICE_STYLES[level]
+        boxes.append(f'<div class="gg-notice gg-notice-{level}" role="{"alert" if level == "error" else "note"}" '
+                     f'style="border-left:4px solid {border};background:{background};color:{colour};'
+                     f'padding:6px 10px;margin:4px 0;border-radius:4px">'
+                     f'<span aria-label="{label}">{icon}</span> {html.escape(str(n))}</div>')  # fmt: skip
+    return "\n".join(boxes)
 
 
 class UploadedImage(gr.Image):
@@ -170,8 +219,8 @@ class UploadedImage(gr.Image):
         return str(payload.path)
 
 
-def image_input(label: str = "Input image") -> gr.Image:
-    return UploadedImage(label=label, type="filepath", image_mode=None,
+def image_input(label: str = "Input image", value: str | None = None) -> gr.Image:
+    return UploadedImage(value, label=label, type="filepath", image_mode=None,
                          sources=["upload", "clipboard"], height=320)  # fmt: skip
 
 

@@ -12,7 +12,7 @@ from PIL import Image
 
 from data.fashion_mnist import CLASSES
 from data.input_guard import InputError, seed_number, short, whole_number
-from demos import community_gans
+from demos import community_gans, presenter
 from demos.common import (
     Dropdown,
     Number,
@@ -20,7 +20,6 @@ from demos.common import (
     Slider,
     enlarge_nearest,
     gallery_files,
-    save_temp_png,
     user_errors,
 )
 from eval.comparison import Panel, compose_comparison, stack_vertical
@@ -43,6 +42,7 @@ from models.latent_arithmetic import (
     sample_faces,
     target_of,
 )
+from models.result import model_record, provenance_record, result_record
 
 logger = logging.getLogger(__name__)
 
@@ -67,11 +67,19 @@ def _big(image: np.ndarray, size: int = SHOW) -> np.ndarray:
     return enlarge_nearest(image, size)
 
 
-def _save(image: Image.Image, name: str) -> str:
-    return save_temp_png(image, "dcgan_", name)
+def _save(image: Image.Image, name: str, record: dict, request=None, slide: tuple[str, str] | None = None) -> str:
+    return presenter.export(image, "dcgan_", name, record, request=request, slide=slide)
 
 
-def sample_grid(seed):
+def _record(what: str, seed: int, extra: list[dict] | None = None, input_size: str | None = None) -> dict:
+    """Provenance of a DCGAN panel: the generator and the attribute classifier that judged it."""
+    g, clf = face_models()
+    models = [model_record(g.title or g.name, g.provenance(), g.source, seed=seed),
+              model_record(f"judge: {clf.title or clf.name}", clf.provenance(), clf.source), *(extra or [])]  # fmt: skip
+    return provenance_record(TITLE, models, input_size=input_size or f"z ∈ R^{g.model.z_dim}", seed=seed, what=what)
+
+
+def sample_grid(seed, request: gr.Request | None = None):
     """(gallery of GRID faces with the classifier's reading, PNG path) for a seed."""
     g, _ = _models()
     seed = seed_number(seed)
@@ -83,7 +91,11 @@ def sample_grid(seed):
     sheet = stack_vertical([sheet, compose_comparison(
         [Panel(im, f"#{i + 9}") for i, im in enumerate(images[8:])], height=128,
         footer=f"DCGAN samples, seed {seed}, z ~ N(0, I) in R^{g.z_dim}")])  # fmt: skip
-    return items, _save(sheet, f"dcgan_samples_seed{seed}.png")
+    record = _record(f"{GRID} samples", seed, input_size=f"z ∈ R^{g.z_dim}, {GRID} samples of 64x64 px")
+    record["models"][1]["metrics"] = {f"read as {k}": f"{int((v > 0.5).sum())} of {len(v)}"
+                                      for k, v in list(judged.probs.items())[:4]}  # fmt: skip
+    return items, _save(sheet, f"dcgan_samples_seed{seed}.png", record, request,
+                        ("dcgan:samples", f"DCGAN: {GRID} samples, seed {seed}"))
 
 
 def _parse_indices(text: str, what: str) -> list[int]:
@@ -97,7 +109,8 @@ def _parse_indices(text: str, what: str) -> list[int]:
     return [i - 1 for i in idx]
 
 
-def run_arithmetic(mode: str, preset: str, a_text: str, b_text: str, c_text: str, seed):
+def run_arithmetic(mode: str, preset: str, a_text: str, b_text: str, c_text: str, seed,
+                   request: gr.Request | None = None):
     """(comparison image, verdict markdown, PNG path)."""
     g, clf = _models()
     seed = seed_number(seed)
@@ -136,7 +149,10 @@ def run_arithmetic(mode: str, preset: str, a_text: str, b_text: str, c_text: str
           f"(the result and {len(r.success) - 1} small perturbations of it, N(0, 0.25²) in z).  \n"
           + "  \n".join(f"{n}: {concept_text(c) if isinstance(c, dict) else c}"
                         for n, c in zip("ABC", concepts, strict=True)))  # fmt: skip
-    return np.asarray(sheet), md, _save(sheet, "dcgan_arithmetic.png")
+    record = _record(f"A − B + C, target {concept_text(target)}", seed)
+    record["models"][0]["metrics"] = {"decoded images showing the target": f"{hits} of {len(r.success)}"}
+    return np.asarray(sheet), md, _save(sheet, "dcgan_arithmetic.png", record, request,
+                                        ("dcgan:arithmetic", f"DCGAN vector arithmetic: {concept_text(target)}"))
 
 
 def slide(seed, index, *amounts):
@@ -160,7 +176,7 @@ def slide(seed, index, *amounts):
                                   f"(p(smile) {smile:.2f}, p(glasses) {glasses:.2f})")  # fmt: skip
 
 
-def interpolate(seed_a, index_a, seed_b, index_b, steps):
+def interpolate(seed_a, index_a, seed_b, index_b, steps, request: gr.Request | None = None):
     g, _ = _models()
     seeds = [seed_number(seed_a), seed_number(seed_b)]
     idx = [_grid_number(index_a) - 1, _grid_number(index_b) - 1]
@@ -169,10 +185,12 @@ def interpolate(seed_a, index_a, seed_b, index_b, steps):
     images = interpolate_faces(z0, z1, n).images
     sheet = compose_comparison([Panel(im, f"{t:.2f}") for t, im in zip(np.linspace(0, 1, n), images, strict=True)],
                                height=96, footer="spherical interpolation in z (slerp)")  # fmt: skip
-    return np.asarray(sheet), _save(sheet, "dcgan_interpolation.png")
+    record = _record(f"slerp from seed {seeds[0]} #{idx[0] + 1} to seed {seeds[1]} #{idx[1] + 1}, {n} steps", seeds[0])
+    return np.asarray(sheet), _save(sheet, "dcgan_interpolation.png", record, request,
+                                    ("dcgan:interpolation", "DCGAN: interpolation in z (slerp)"))
 
 
-def acgan_samples(class_name: str, seed, count):
+def acgan_samples(class_name: str, seed, count, request: gr.Request | None = None):
     """(gallery of AC-GAN samples with the classifier's verdict, PNG path, summary markdown)."""
     seed = seed_number(seed)
     n = whole_number(count, 1, MAX_ACGAN_SAMPLES, "number of samples")
@@ -193,7 +211,22 @@ def acgan_samples(class_name: str, seed, count):
     sheet = compose_comparison(panels, height=96, footer=f"AC-GAN samples, seed {seed}")
     md = (f"The Fashion-MNIST classifier (trained on real photos) agrees with the requested class on "
           f"**{hits} of {n}** samples.")  # fmt: skip
-    return items, _save(sheet, "acgan_samples.png"), md
+    record = provenance_record(TITLE, [result_record(r, {"judged as requested": f"{hits} of {n}"}),
+                                       model_record(f"judge: {r.details['judge'].get('title') or 'classifier'}",
+                                                    r.details["judge"])],
+                               input_size=f"{n} samples of 32x32 px, class {class_name}", seed=seed,
+                               what="AC-GAN class-conditional samples")  # fmt: skip
+    return items, _save(sheet, "acgan_samples.png", record, request, ("acgan", f"AC-GAN: {class_name}, seed {seed}")), md
+
+
+def default_outputs() -> tuple:
+    """The tab's opening results, with the values the controls start with."""
+    grid, grid_png = sample_grid(0)
+    arith = run_arithmetic(MODE_PRESET, next(iter(PRESETS)), "1, 2, 3", "4, 5, 6", "7, 8, 9", 0)
+    moved = slide(0, 1, *[0.0] * len(SLIDERS)) if attribute_directions() else (None, "")
+    interp = interpolate(0, 1, 1, 2, 8)
+    ac = acgan_samples("All classes", 0, 20)
+    return (grid, grid_png, *arith, *moved, *interp, *ac)
 
 
 def build_tab() -> None:
@@ -257,6 +290,8 @@ def build_tab() -> None:
         ac_png = gr.DownloadButton("Download samples PNG", value=None, size="sm")
 
     heavy = {"concurrency_limit": 2, "concurrency_id": "dcgan"}
+    presenter.register_default("dcgan", default_outputs, [grid, grid_png, arith_img, arith_md, arith_png, moved,
+                                                          moved_md, interp_img, interp_png, ac_gallery, ac_png, ac_md])
     community_gans.build_huggan_section(heavy)  # Hub checkpoints beside the ones trained here
     community_gans.build_biggan_section(heavy)
     sample_btn.click(user_errors(sample_grid), [seed], [grid, grid_png], api_name="dcgan_samples", **heavy)

@@ -131,34 +131,94 @@ def rerun_superres(progress=gr.Progress()) -> tuple[pd.DataFrame, str]:
     return summary_table("superres", result), provenance(result)
 
 
+# the dashboard's sub-tabs, one per method family (a task not listed goes under "Other")
+GROUPS = {
+    "Super-resolution": ("superres", "superres_speed"),
+    "DCGAN & AC-GAN": ("dcgan", "acgan"),
+    "Text to image": ("text2image",),
+    "Inpainting": ("inpainting", "inpainting_speed"),
+    "Day ↔ night": ("translation",),
+    "Speed (every model)": ("speed",),
+}
+CHARTS_PER_ROW = 2  # legible at a projector's width; every chart's text is checked for overlaps
+# (task, figure function name) of the charts the slide deck shows
+KEY_CHARTS = [("superres", "superres_perception_distortion"), ("superres", "superres_psnr_vs_ssim"),
+              ("dcgan", "dcgan_arithmetic"), ("acgan", "acgan_per_class"),
+              ("text2image", "text2image_count_accuracy"), ("inpainting", "inpainting_psnr_by_bucket"),
+              ("translation", "translation_psnr_ssim")]  # fmt: skip
+
+
+def groups(results: dict[str, dict]) -> dict[str, list[str]]:
+    """Sub-tab title -> the tasks with results under it, in GROUPS' order."""
+    out = {title: [t for t in tasks if t in results] for title, tasks in GROUPS.items()}
+    listed = {t for tasks in GROUPS.values() for t in tasks}
+    out["Other"] = [t for t in results if t not in listed]
+    return {title: tasks for title, tasks in out.items() if tasks}
+
+
+def key_charts(results: dict[str, dict] | None = None) -> list[tuple[str, object]]:
+    """(title, plotly figure) of the charts a talk needs, from the committed results."""
+    results = load_results() if results is None else results
+    out = []
+    for task, name in KEY_CHARTS:
+        if task not in results:
+            continue
+        for make in figures(task):
+            if make.__name__ == name:
+                out.append((TASK_TITLES[task], make(results[task])))
+    return out
+
+
+def _failure_gallery(cases: list[dict], label: str) -> None:
+    gr.Gallery([(str(RESULTS_DIR / c["image"]), f"{c['title']}: {c['why']}") for c in cases], label=label,
+               columns=3, height=360, object_fit="contain", preview=False, format="png")  # fmt: skip
+
+
 def build_tab() -> None:
     results = load_results()
-    gr.Markdown("Benchmarks of the models the app serves (`python -m eval.run`). Click a column "
-                "header to sort; each chart's toolbar has *Download plot as PNG*.")  # fmt: skip
+    gr.Markdown("Benchmarks of the models the app serves (`python -m eval.run`), one sub-tab per method family, "
+                "with the failures the measurements picked. Click a column header to sort; each chart's toolbar "
+                "has *Download plot as PNG*.")  # fmt: skip
     if not results:
         gr.Markdown("No results yet: run `python -m eval.run`.")
-    for task, result in results.items():
-        with gr.Accordion(TASK_TITLES[task], open=True):
-            table = gr.Dataframe(summary_table(task, result), interactive=False, wrap=True)
-            info = gr.Markdown(provenance(result))
-            if result.get("paper_check", {}).get("verdict"):
-                gr.Markdown(f"**Paper check:** {result['paper_check']['verdict']}")
-            csv_path = RESULTS_DIR / f"{task}.csv"
-            if csv_path.is_file():
-                gr.DownloadButton(f"Download {task}.csv", value=str(csv_path), size="sm")
-            with gr.Row():
-                for make in figures(task):
-                    gr.Plot(make(result))
-            if task == "superres":
-                rerun = gr.Button("Re-run this benchmark now", size="sm")
-                rerun.click(rerun_superres, None, [table, info], concurrency_limit=1,
-                            concurrency_id="eval")  # fmt: skip
     cases = failure_cases()
-    if cases:
-        with gr.Accordion("Failure gallery (picked by the measurements)", open=True):
-            gr.Gallery([(str(RESULTS_DIR / c["image"]), f"{c['title']}: {c['why']}")
-                        for c in cases], columns=2, height=420, object_fit="contain")  # fmt: skip
+    with gr.Tabs(elem_classes="gg-eval-tabs"):
+        for group, tasks in groups(results).items():
+            with gr.Tab(group):
+                contents = " · ".join(f"[{TASK_TITLES[t]}](#eval-{t})" for t in tasks)
+                if len(tasks) > 1:
+                    gr.Markdown(f"<small>On this page: {contents}</small>")
+                for task in tasks:
+                    _task_section(task, results[task])
+                own = [c for c in cases if c.get("task") in tasks]
+                if own:
+                    _failure_gallery(own, f"Failures picked by the measurements ({len(own)})")
+        if cases:
+            with gr.Tab("Failure gallery"):
+                _failure_gallery(cases, f"Every failure picked by the measurements ({len(cases)})")
     with gr.Row():
         build = gr.Button("Export the whole report as one HTML page", size="sm")
         report = gr.File(label="Report", interactive=False)
     build.click(export_report, None, report, concurrency_limit=1, concurrency_id="report")
+
+
+def _task_section(task: str, result: dict) -> None:
+    gr.HTML(f"<h3 id='eval-{task}' style='margin:12px 0 4px 0'>{html.escape(TASK_TITLES[task])}</h3>")
+    table = gr.Dataframe(summary_table(task, result), interactive=False, wrap=True, max_height=320)
+    info = gr.Markdown(provenance(result))
+    if result.get("paper_check", {}).get("verdict"):
+        gr.Markdown(f"**Paper check:** {result['paper_check']['verdict']}")
+    csv_path = RESULTS_DIR / f"{task}.csv"
+    makers = figures(task)
+    for start in range(0, len(makers), CHARTS_PER_ROW):
+        with gr.Row(equal_height=True):
+            for make in makers[start : start + CHARTS_PER_ROW]:
+                gr.Plot(make(result), show_label=False)
+            if len(makers[start : start + CHARTS_PER_ROW]) < CHARTS_PER_ROW:
+                gr.HTML("")  # keeps a lone last chart at half width
+    with gr.Row():
+        if csv_path.is_file():
+            gr.DownloadButton(f"Download {task}.csv", value=str(csv_path), size="sm", scale=0, min_width=200)
+        if task == "superres":
+            rerun = gr.Button("Re-run this benchmark now", size="sm", scale=0, min_width=220)
+            rerun.click(rerun_superres, None, [table, info], concurrency_limit=1, concurrency_id="eval")

@@ -28,7 +28,17 @@ from data.input_guard import (
 )
 from data.input_guard import layer_mask as guarded_layer_mask
 from data.masks import mask_area, mask_overlay
-from demos.common import CheckboxGroup, Number, Slider, notices_markdown, output_path, user_errors
+from demos import presenter
+from demos.common import (
+    CheckboxGroup,
+    Number,
+    Slider,
+    error,
+    info,
+    notices_markdown,
+    user_errors,
+    warning,
+)
 from eval.comparison import Panel, compose_comparison
 from eval.metrics import psnr
 from models.hub import ModelUnavailable, first_time
@@ -42,7 +52,7 @@ from models.inpainting import (
     WORK_SIDE,
     inpaint,
 )
-from models.result import PipelineResult
+from models.result import PipelineResult, provenance_record, result_record
 
 logger = logging.getLogger(__name__)
 
@@ -100,8 +110,8 @@ class MaskEditor(gr.ImageEditor):
         return str(file.path)
 
 
-def mask_editor() -> MaskEditor:
-    return MaskEditor(label="Photo: paint over what to fill (brush), then press Inpaint",
+def mask_editor(value: dict | None = None) -> MaskEditor:
+    return MaskEditor(value, label="Photo: paint over what to fill (brush), then press Inpaint",
                       type="numpy", image_mode="RGBA", sources=["upload", "clipboard"],
                       brush=gr.Brush(colors=["#ff00aa"], color_mode="fixed"),
                       layers=False, transforms=(), height=480)  # fmt: skip
@@ -138,7 +148,7 @@ def read_editor(value, max_side: int = MAX_SIDE) -> tuple[np.ndarray, np.ndarray
         raise InputError("Expected the editor's value: {'background': photo, 'layers': [mask], "
                          "'composite': ...}.")  # fmt: skip
     guarded = guard_image(value["background"], max_side=max_side, min_side=MIN_SIDE, what="photo")
-    image, notices = guarded.array, list(guarded.notices)
+    image, notices = guarded.array, [info(n) for n in guarded.notices]
     if (image == image[0, 0]).all():  # the editor sends its blank canvas when nothing was uploaded
         raise InputError("The photo is blank (one colour everywhere): upload a photo or pick an "
                          "example first, then paint over what to fill.")  # fmt: skip
@@ -154,8 +164,8 @@ def read_editor(value, max_side: int = MAX_SIDE) -> tuple[np.ndarray, np.ndarray
         if own_orientation == 1 and guarded.orientation != 1 and (lw, lh) == stored != (uw, uh):
             # drawn on the file's stored pixels (e.g. by a script): turn it as the photo was turned
             m = upright(m.astype(np.uint8), guarded.orientation) > 0
-            notices.append("The mask was in the photo file's stored orientation: it was turned "
-                           "upright with the photo (EXIF orientation).")  # fmt: skip
+            notices.append(info("The mask was in the photo file's stored orientation: it was turned "
+                           "upright with the photo (EXIF orientation)."))  # fmt: skip
             lh, lw = m.shape
         if m.shape != (h, w):
             if abs(lw / lh - w / h) > 0.02 * (w / h):
@@ -164,7 +174,7 @@ def read_editor(value, max_side: int = MAX_SIDE) -> tuple[np.ndarray, np.ndarray
                                  "different shape: draw the mask on this photo in the editor (or send a "
                                  "mask of the photo's size).")  # fmt: skip
             if (lw, lh) != (uw, uh):
-                notices.append(f"The mask ({lw}x{lh} px) was scaled to the photo ({w}x{h} px).")
+                notices.append(info(f"The mask ({lw}x{lh} px) was scaled to the photo ({w}x{h} px)."))
             m = _resize_mask(m, h, w)
         mask |= m
     area = mask_area(mask)
@@ -175,8 +185,8 @@ def read_editor(value, max_side: int = MAX_SIDE) -> tuple[np.ndarray, np.ndarray
         raise InputError(f"The mask covers {area:.1%} of the photo: nothing is left to fill it "
                          "from. Leave at least some of the photo unpainted.")  # fmt: skip
     if area > EVALUATED_AREA:
-        notices.append(f"The mask covers {area:.0%} of the photo; the methods were evaluated up to "
-                       f"{EVALUATED_AREA:.0%} (Evaluation tab). Expect smears.")  # fmt: skip
+        notices.append(warning(f"The mask covers {area:.0%} of the photo; the methods were evaluated up to "
+                       f"{EVALUATED_AREA:.0%} (Evaluation tab). Expect smears."))  # fmt: skip
     return image, mask, notices
 
 
@@ -265,6 +275,7 @@ def _fill(image, mask, notices, panels, chosen, fast, fills, seed, iterations, r
     area = mask_area(mask)
     h, w = mask.shape
     rows: list[list] = []
+    results: list[PipelineResult] = []
     unavailable: set[str] = set()
     session = getattr(request, "session_hash", None)
     for i, (method, s) in enumerate(fast):
@@ -275,29 +286,35 @@ def _fill(image, mask, notices, panels, chosen, fast, fills, seed, iterations, r
             r = inpaint(method, image, mask, seed=s)
         except ModelUnavailable as exc:
             if text := first_time(session, method, str(exc)):  # once per session per model
-                notices.append(text)
+                notices.append(error(text))
             unavailable.add(method)
             continue
         if r.notice and r.notice not in notices and first_time(session, method, r.notice):
-            notices.append(r.notice)
+            notices.append(warning(r.notice))
         title = r.title if method != GATED or fills == 1 else f"{r.title} #{s - seed + 1}"
         panels.append(Panel(r.image, title, _caption(r)))
         rows.append(_row(r, image, mask))
+        results.append(r)
     if DIP in chosen:
         yield _outputs(panels, rows, notices, None)
         result = yield from _run_deep_image_prior(image, mask, seed, iterations, request, progress,
                                                   lambda p: _outputs(panels + [p], rows, notices, None))  # fmt: skip
         if result is not None:
             if result.details["iterations"] is not None and result.details["iterations"] < iterations:
-                notices.append(f"Deep Image Prior was stopped after {result.details['iterations']} of "
-                               f"{iterations} iterations.")  # fmt: skip
+                notices.append(info(f"Deep Image Prior was stopped after {result.details['iterations']} of "
+                               f"{iterations} iterations."))  # fmt: skip
             panels.append(Panel(result.image, result.title, _caption(result)))
             rows.append(_row(result, image, mask))
+            results.append(result)
     footer = (f"Mask {area:.1%} of {w}x{h} px. Fills computed around the mask at up to "
               f"{LEARNED_WORK_SIDE} px (GAN), {WORK_SIDE[DIP]} px (Deep Image Prior), "
               f"{WORK_SIDE[TELEA]} px (the others); only masked pixels are replaced.")  # fmt: skip
-    out = output_path("inpaint_", "inpainting_comparison.png")
-    compose_comparison(panels, footer=footer).save(out)
+    records = [result_record(r, {"PSNR vs photo dB": row[5], "L1 in hole": row[6]}, title=p.title)
+               for r, row, p in zip(results, rows, panels[1:], strict=True)]  # fmt: skip
+    record = provenance_record(TITLE, records, input_size=(w, h), seed=seed, what=f"mask {area:.1%} of the photo",
+                               metrics_note=METRIC_NOTE.split(";")[0])  # fmt: skip
+    out = presenter.export(compose_comparison(panels, footer=footer), "inpaint_", "inpainting_comparison.png",
+                           record, request=request, slide=("inpainting", f"{TITLE}: mask {area:.0%}"))  # fmt: skip
     yield _outputs(panels, rows, notices, out)
 
 
@@ -378,6 +395,13 @@ def load_example(photo: str | None) -> dict | None:
     return {"background": photo, "layers": [str(mask)] if mask.is_file() else [], "composite": None}
 
 
+def default_outputs() -> tuple:
+    """The tab's opening result: the first example photo with its painted mask, the default methods."""
+    editor = load_example(example_photos()[0])
+    out = presenter.consume(inpaint_photo(editor, DEFAULT_METHODS, 2, 0, 300, progress=lambda *a, **k: None))
+    return (*out, *presenter.ComparisonView.values(out[0]))
+
+
 def build_tab() -> None:
     gr.Markdown(
         "Paint over part of a photo and compare how it is filled: **Telea** and **Navier-Stokes** "
@@ -389,7 +413,7 @@ def build_tab() -> None:
     )
     with gr.Row():
         with gr.Column(scale=1):
-            editor = mask_editor()
+            editor = mask_editor(load_example(example_photos()[0]) if example_photos() else None)
             methods = CheckboxGroup(list(METHODS), value=DEFAULT_METHODS, label="Methods")
             with gr.Row():
                 fills = Slider(1, MAX_FILLS, value=2, step=1, label="Plausible fills (GAN)",
@@ -412,10 +436,14 @@ def build_tab() -> None:
             table = gr.Dataframe(headers=TABLE_COLUMNS, label="Timing and distance to your photo",
                                  interactive=False)  # fmt: skip
             gr.Markdown(f"<small>{METRIC_NOTE}</small>")
-            download = gr.DownloadButton("Download comparison PNG", value=None)
-    event = run.click(user_errors(inpaint_photo), [editor, methods, fills, seed, iterations],
-                      [gallery, table, notices, download], api_name="inpaint",
-                      concurrency_limit=2, concurrency_id="inpainting")  # fmt: skip
+            download = gr.DownloadButton("Download comparison PNG (with its provenance)", value=None)
+    view = presenter.ComparisonView("panel")
+    outputs = [gallery, table, notices, download]
+    event = run.click(user_errors(inpaint_photo), [editor, methods, fills, seed, iterations], outputs,
+                      api_name="inpaint", concurrency_limit=2, concurrency_id="inpainting")  # fmt: skip
+    view.wire(gallery, event)
+    if example_photos():
+        presenter.register_default("inpainting", default_outputs, outputs + view.outputs)
     # Stop: Deep Image Prior ends at its next iteration and its fill so far is shown, with the PNG.
     # Cancel: the whole request is dropped (the worker thread is stopped the same way).
     stop.click(stop_deep_image_prior, None, None, api_name=False, queue=False)

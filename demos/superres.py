@@ -10,7 +10,16 @@ import numpy as np
 import pandas as pd
 
 from data.input_guard import guard_image, short
-from demos.common import Radio, image_input, notices_markdown, output_path, user_errors
+from demos import presenter
+from demos.common import (
+    Radio,
+    error,
+    image_input,
+    info,
+    notices_markdown,
+    user_errors,
+    warning,
+)
 from eval.comparison import (
     Panel,
     compose_comparison,
@@ -20,7 +29,7 @@ from eval.comparison import (
 from eval.metrics import psnr, ssim
 from models.hub import ModelUnavailable, first_time
 from models.resample import crop_to_multiple, downscale_x4
-from models.result import PipelineResult
+from models.result import PipelineResult, provenance_record, result_record
 from models.superres import BICUBIC, sr_model_names, upscale
 
 logger = logging.getLogger(__name__)
@@ -48,10 +57,10 @@ def run_methods(lr: np.ndarray, model_set: str, notices: list[str], session: str
             r = upscale(method, lr)
         except ModelUnavailable as exc:
             if text := first_time(session, method, str(exc)):
-                notices.append(text)
+                notices.append(error(text))
             continue
         if text := first_time(session, method, r.notice):
-            notices.append(text)
+            notices.append(warning(text))
         results.append(r)
     return results
 
@@ -77,12 +86,12 @@ def super_resolve(image_path, mode: str, models: str, request: gr.Request | None
         raise gr.Error(f"Unknown model choice {short(models)}.")
     compare = mode == MODE_COMPARE
     guarded = guard_image(image_path, max_side=MAX_SIDE[mode], min_side=32 if compare else 8)
-    notices = list(guarded.notices)
+    notices = [info(n) for n in guarded.notices]
     ground_truth = crop_to_multiple(guarded.array, 4) if compare else None
     lr = downscale_x4(ground_truth) if compare else guarded.array
     results = run_methods(lr, MODELS[models], notices, getattr(request, "session_hash", None))
 
-    rows, panels = [], []
+    rows, panels, records = [], [], []
     if not compare:
         panels.append(Panel(lr, "Input", f"{lr.shape[1]}x{lr.shape[0]} px"))
     for r in results:
@@ -93,9 +102,11 @@ def super_resolve(image_path, mode: str, models: str, request: gr.Request | None
             caption = f"{p:.2f} dB / {s:.4f}"
             rows.append([r.title, r.source, round(p, 2), round(s, 4), round(p_rgb, 2),
                          round(r.seconds, 3)])  # fmt: skip
+            records.append(result_record(r, {"PSNR Y dB": p, "SSIM Y": s}))
         else:
             caption = f"{r.image.shape[1]}x{r.image.shape[0]} px"
             rows.append([r.title, r.source, None, None, None, round(r.seconds, 3)])
+            records.append(result_record(r))
         panels.append(Panel(r.image, r.title, caption))
     if compare:
         panels.append(Panel(ground_truth, "Original", "PSNR / SSIM (Y)"))
@@ -105,8 +116,11 @@ def super_resolve(image_path, mode: str, models: str, request: gr.Request | None
     sheet = compose_comparison(panels, footer=footer)
     if zooms:
         sheet = stack_vertical([sheet, compose_comparison(zooms, height=240)])
-    out = output_path("sr_", "superres_comparison.png")
-    sheet.save(out)
+    h, w = (ground_truth if compare else lr).shape[:2]
+    record = provenance_record(TITLE, records, input_size=(w, h), metrics_note=METRIC_NOTE if compare else "",
+                               what="compared to ground truth (downscaled x4 first)" if compare else "x4 upscale")  # fmt: skip
+    out = presenter.export(sheet, "sr_", "superres_comparison.png", record, request=request,
+                           slide=("superres", f"{TITLE}: {', '.join(r.title for r in results)}"))  # fmt: skip
     slider = (results[0].image, results[-1].image) if len(results) > 1 else None
     return (
         [(p.image, f"{p.title}: {p.caption}") for p in panels],
@@ -118,17 +132,27 @@ def super_resolve(image_path, mode: str, models: str, request: gr.Request | None
     )
 
 
+DEFAULT_EXAMPLE = EXAMPLES_DIR / "astronaut_256.png"
+
+
+def default_outputs() -> tuple:
+    """The tab's opening result: the default example, compared to its ground truth with the
+    embedded models (then the comparison viewer's values)."""
+    out = super_resolve(str(DEFAULT_EXAMPLE), MODE_COMPARE, next(iter(MODELS)))
+    return (*out, *presenter.ComparisonView.values(out[0]))
+
+
 def build_tab() -> None:
     gr.Markdown(
         "Upscale x4 with **bicubic** interpolation, **SRResNet** (trained with pixel MSE) and "
         "**SRGAN** (adversarial; the embedded one is the paper's SRGAN-MSE variant, as no VGG19 "
         "weights can be had offline), as in Ledig et al. 2017, Fig. 2. *Compare to ground truth* "
         "shrinks your image by 4 first (PIL bicubic), so each output can be scored against the "
-        "original."
+        "original. The tab opens on an example, computed once when the server starts."
     )
     with gr.Row():
         with gr.Column(scale=1):
-            image = image_input()
+            image = image_input(value=str(DEFAULT_EXAMPLE) if DEFAULT_EXAMPLE.is_file() else None)
             mode = Radio([MODE_COMPARE, MODE_UPSCALE], value=MODE_COMPARE, label="Mode")
             models = Radio(list(MODELS), value=next(iter(MODELS)), label="Models",
                               info="Hub checkpoints need network access; without it the app "
@@ -137,17 +161,19 @@ def build_tab() -> None:
             gr.Examples(sorted(str(p) for p in EXAMPLES_DIR.glob("*.png")), inputs=image,
                         label="Examples (held-out photos)")  # fmt: skip
         with gr.Column(scale=2):
-            gallery = gr.Gallery(format="png", label="Results (PSNR dB / SSIM, Y channel)", columns=2,
-                                 height=560, object_fit="contain", preview=False)  # fmt: skip
+            gallery = gr.Gallery(format="png", label="Results (PSNR dB / SSIM, Y channel)", columns=3,
+                                 height=520, object_fit="contain", preview=False)  # fmt: skip
             notices = gr.Markdown()
             table = gr.Dataframe(headers=TABLE_COLUMNS, label="Metrics", interactive=False)
             gr.Markdown(f"<small>{METRIC_NOTE}</small>")
-            download = gr.DownloadButton("Download comparison PNG", value=None)
-    with gr.Row():
-        slider = gr.ImageSlider(label="Before / after: bicubic ↔ the last model listed", type="numpy",
-                                max_height=480)  # fmt: skip
-        zoom = gr.Gallery(format="png", label=f"Zoom: the {ZOOM}x{ZOOM} px region where the last two models "
-                                "differ most", columns=4, height=240, object_fit="contain")  # fmt: skip
-    run.click(user_errors(super_resolve), [image, mode, models],
-              [gallery, slider, zoom, table, notices, download], api_name="super_resolve",
-              concurrency_limit=2, concurrency_id="superres")  # fmt: skip
+            download = gr.DownloadButton("Download comparison PNG (with its provenance)", value=None)
+    slider = gr.ImageSlider(label="Slider: drag the handle (left pick ↔ right pick)", type="numpy", elem_classes="gg-slider",
+                            max_height=520, render=False)  # fmt: skip
+    view = presenter.ComparisonView("method", slider=slider)
+    zoom = gr.Gallery(format="png", label=f"Zoom: the {ZOOM}x{ZOOM} px region where the last two models "
+                            "differ most", columns=5, height=240, object_fit="contain")  # fmt: skip
+    outputs = [gallery, slider, zoom, table, notices, download]
+    event = run.click(user_errors(super_resolve), [image, mode, models], outputs, api_name="super_resolve",
+                      concurrency_limit=2, concurrency_id="superres")  # fmt: skip
+    view.wire(gallery, event)
+    presenter.register_default("superres", default_outputs, outputs + view.outputs)

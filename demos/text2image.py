@@ -18,6 +18,7 @@ from PIL import Image
 from data.captions import COLOUR_WORDS, SHAPE_WORDS
 from data.input_guard import InputError, guard_image, seed_number, short, whole_number
 from data.text_scenes import HELD_OUT, PLURALS
+from demos import presenter
 from demos.common import (
     Number,
     Radio,
@@ -25,8 +26,8 @@ from demos.common import (
     enlarge_nearest,
     gallery_files,
     image_input,
+    info,
     notices_markdown,
-    save_temp_png,
     user_errors,
 )
 from eval.comparison import Panel, compose_comparison, stack_vertical
@@ -34,6 +35,7 @@ from eval.metrics import psnr_rgb
 from models import hub, text2image
 from models.dcgan import MAX_SEED
 from models.gan_int_cls import seeded_z
+from models.result import provenance_record, result_record
 from models.scene_clip import MAX_CAPTION_CHARS, CaptionError, SceneCLIP, check_caption
 from models.scene_detector import Detection, detect
 
@@ -96,8 +98,13 @@ def _big(image: np.ndarray, size: int = SHOW) -> np.ndarray:
     return enlarge_nearest(image, size)
 
 
-def _save(image: Image.Image, name: str) -> str:
-    return save_temp_png(image, "text2image_", name)
+def _save(image: Image.Image, name: str, r, what: str, seed: int | None, request=None,
+          slide: tuple[str, str] | None = None, metrics: dict | None = None) -> str:
+    """Export with provenance (the generator that ran, its text encoder, the seed)."""
+    record = provenance_record(TITLE, [result_record(r, metrics)], input_size=f"{SIZE}x{SIZE} px samples",
+                               seed=seed, what=what,
+                               metrics_note=clip_label(r.numbers.get("clip_name", "?")))  # fmt: skip
+    return presenter.export(image, "text2image_", name, record, request=request, slide=slide)
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -134,8 +141,8 @@ def _held_out_notice(captions: list[str]) -> list[str]:
     if not combos:
         return []
     names = ", ".join(f"'{c}'" for c in combos)
-    return [f"{names}: a colour-shape combination never seen in training (held out to test whether "
-            "the model composes colour and shape)."]  # fmt: skip
+    return [info(f"{names}: a colour-shape combination never seen in training (held out to test whether "
+            "the model composes colour and shape).")]  # fmt: skip
 
 
 def far_caption_note(nearest: list[tuple[str, float]]) -> str | None:
@@ -152,7 +159,7 @@ def far_caption_note(nearest: list[tuple[str, float]]) -> str | None:
 # ---------------------------------------------------------------- the three actions
 
 
-def generate_samples(caption, count, seed):
+def generate_samples(caption, count, seed, request: gr.Request | None = None):
     """(gallery of enlarged samples with CLIP score and detector reading, per-sample table,
     summary markdown, PNG path)."""
     loaded, clip = _models()
@@ -187,10 +194,12 @@ def generate_samples(caption, count, seed):
     notices = ([far] if far else []) + _held_out_notice([text])
     if notices:
         md += "\n\n" + notices_markdown(notices)
-    return items, table, md, _save(sheet, f"text2image_seed{base}.png")
+    return items, table, md, _save(sheet, f"text2image_seed{base}.png", r, f"“{_short(text)}”, {n} samples", base,
+                                   request, ("text2image:samples", f"{TITLE}: “{_short(text)}”"),
+                                   {"mean CLIP score": float(scores.mean())})  # fmt: skip
 
 
-def interpolate_captions(caption_a, caption_b, seed, steps):
+def interpolate_captions(caption_a, caption_b, seed, steps, request: gr.Request | None = None):
     """GAN-INT: one z, the text embedding moved from caption A to caption B.
     (strip image, per-step markdown, PNG path)."""
     loaded, clip = _models()
@@ -217,7 +226,9 @@ def interpolate_captions(caption_a, caption_b, seed, steps):
     notices = _held_out_notice([a, b])
     if notices:
         md += "\n\n" + notices_markdown(notices)
-    return np.asarray(sheet), md, _save(sheet, "text2image_interpolation.png")
+    return np.asarray(sheet), md, _save(sheet, "text2image_interpolation.png", r,
+                                        f"GAN-INT “{_short(a, 30)}” → “{_short(b, 30)}”", s, request,
+                                        ("text2image:interpolation", f"GAN-INT: “{_short(a, 30)}” → “{_short(b, 30)}”"))
 
 
 def _new_captions(clip: SceneCLIP, text) -> list[str]:
@@ -245,7 +256,8 @@ def _square_64(image: np.ndarray, notices: list[str]) -> np.ndarray:
 
 
 def transfer_style(
-    source, sample_number, upload, grid_caption, grid_seed, grid_count, new_captions
+    source, sample_number, upload, grid_caption, grid_seed, grid_count, new_captions,
+    request: gr.Request | None = None,
 ):
     """Style transfer through S(x): (comparison image, markdown, PNG path).
 
@@ -304,7 +316,9 @@ def transfer_style(
     notices += _held_out_notice(new + ([src_caption] if src_caption else []))
     if notices:
         md += "\n\n" + notices_markdown(notices)
-    return np.asarray(sheet), md, _save(sheet, "text2image_style.png")
+    return np.asarray(sheet), md, _save(sheet, "text2image_style.png", r, f"style transfer from {src_title.lower()}",
+                                        None, request, ("text2image:style", "Style transfer through S(x)"),
+                                        {"reconstruction PSNR dB": recon_psnr})  # fmt: skip
 
 
 # ---------------------------------------------------------------- the tab
@@ -320,6 +334,14 @@ def captions_markdown() -> str:
             f"whether it generalises. Colour-shape combinations never in one training scene: {held}. A caption "
             "about anything else still gets samples, with a note saying how far it is from the training "
             "captions.")  # fmt: skip
+
+
+def default_outputs() -> tuple:
+    """The tab's opening results, with the values the controls start with."""
+    samples = generate_samples(EXAMPLES[0][0], 8, 0)
+    interp = interpolate_captions("a red ball", "three green cubes", 0, 8)
+    style = transfer_style(SOURCE_GRID, 1, None, EXAMPLES[0][0], 0, 8, "three purple cones\na small yellow ball")
+    return (*samples, *interp, *style)
 
 
 def build_tab() -> None:
@@ -385,6 +407,8 @@ def build_tab() -> None:
                 style_md = gr.Markdown()
                 style_png = gr.DownloadButton("Download style transfer PNG", value=None, size="sm")
 
+    presenter.register_default("text2image", default_outputs, [grid, table, summary, grid_png, interp_img, interp_md,
+                                                              interp_png, style_img, style_md, style_png])
     upload.upload(lambda: SOURCE_UPLOAD, None, source, api_visibility="private", queue=False)
     heavy = {"concurrency_limit": 2, "concurrency_id": "text2image"}
     generate.click(user_errors(generate_samples), [caption, count, seed], [grid, table, summary, grid_png],

@@ -29,19 +29,23 @@ from data.day_night import (
     scene_params,
 )
 from data.input_guard import InputError, boolean, guard_image, short, whole_number
+from demos import presenter
 from demos.common import (
     Checkbox,
     Number,
     Radio,
+    error,
     image_input,
+    info,
     notices_markdown,
     output_path,
     user_errors,
+    warning,
 )
 from eval.comparison import Panel, compose_comparison
 from eval.metrics import psnr, ssim
 from models.hub import ModelUnavailable, first_time
-from models.result import PipelineResult
+from models.result import PipelineResult, provenance_record, result_record
 from models.translation import (
     CYCLEGAN,
     DAY2NIGHT,
@@ -160,10 +164,10 @@ def _run(method: str, image: np.ndarray, direction: str, notices: list[str],
         r = translate(method, image, direction)
     except ModelUnavailable as exc:
         if text := first_time(session, method, str(exc)):
-            notices.append(text)
+            notices.append(error(text))
         return None
     if text := first_time(session, method, r.notice):
-        notices.append(text)
+        notices.append(warning(text))
     return r
 
 
@@ -181,7 +185,7 @@ def translate_image(image, input_is: str = INPUT_AUTO, with_hub: bool = False, r
         raise InputError(f"Unknown choice {short(input_is)} for 'The input is'.")
     with_hub = boolean(with_hub, "'Also run the community Hub checkpoints'")
     guarded = guard_image(image, max_side=MAX_SIDE, min_side=MIN_SIDE)
-    notices = list(guarded.notices)
+    notices = [info(n) for n in guarded.notices]
     session = getattr(request, "session_hash", None)
     pixels = guarded.array
     scene = identify_scene(image, pixels)
@@ -191,33 +195,34 @@ def translate_image(image, input_is: str = INPUT_AUTO, with_hub: bool = False, r
         p = scene["params"]
         if night == (scene["time"] == "night"):
             truth = scene["truth"]
-            notices.append(f"Held-out scene #{scene['index']} ({p.season}, {p.weather}), rendered by "
-                           f"{scene['time']}: its ground truth is the other render of the same scene.")  # fmt: skip
+            notices.append(info(f"Held-out scene #{scene['index']} ({p.season}, {p.weather}), rendered by "
+                           f"{scene['time']}: its ground truth is the other render of the same scene."))  # fmt: skip
         else:
-            notices.append(f"This is a {scene['time']} render treated as {'night' if night else 'day'}, as "
-                           "asked: no ground truth for that direction.")  # fmt: skip
+            notices.append(warning(f"This is a {scene['time']} render treated as {'night' if night else 'day'}, as "
+                           "asked: no ground truth for that direction."))  # fmt: skip
     else:
-        notices.append(PHOTO_NOTICE)
+        notices.append(warning(PHOTO_NOTICE))
         if input_is == INPUT_AUTO:
             night = is_probably_night(pixels)
-            notices.append(f"Guessed {'night' if night else 'day'} from the mean brightness "
-                           f"({mean_luminance(pixels):.0f} of 255); set 'The input is' if that is wrong.")  # fmt: skip
+            notices.append(info(f"Guessed {'night' if night else 'day'} from the mean brightness "
+                           f"({mean_luminance(pixels):.0f} of 255); set 'The input is' if that is wrong."))  # fmt: skip
         else:
             night = input_is == INPUT_NIGHT
     direction = NIGHT2DAY if night else DAY2NIGHT
     h, w = pixels.shape[:2]
     if (h, w) != (SCENE_SIZE, SCENE_SIZE):
-        notices.append(f"Centre-cropped to a square and resized from {w}x{h} to {SCENE_SIZE}x{SCENE_SIZE} px, "
-                       "the size the models were trained at (the Hub models work at 256 px).")  # fmt: skip
+        notices.append(info(f"Centre-cropped to a square and resized from {w}x{h} to {SCENE_SIZE}x{SCENE_SIZE} px, "
+                       "the size the models were trained at (the Hub models work at 256 px)."))  # fmt: skip
     x = square(pixels, SCENE_SIZE)
 
     panels = [Panel(x, f"Input ({'night' if night else 'day'})", f"{SCENE_SIZE}x{SCENE_SIZE} px")]
-    rows = []
+    rows, records = [], []
 
     def add(r: PipelineResult, panel_title: str, reference: np.ndarray | None, vs: str = "") -> None:
         p, s = _scores(r.image, reference)
         caption = f"{p:.2f} dB / {s:.3f}{vs}" if p is not None else f"{r.seconds:.2f} s"
         panels.append(Panel(r.image, panel_title, caption))
+        records.append(result_record(r, {"PSNR dB" + vs: p, "SSIM" + vs: s}, title=panel_title))
         rows.append([f"{r.title}{' (cycle back)' if vs else ''}", r.source, DIRECTION_TITLES[r.details["direction"]],
                      None if p is None else round(p, 2), None if s is None else round(s, 4),
                      round(r.seconds, 3)])  # fmt: skip
@@ -241,7 +246,8 @@ def translate_image(image, input_is: str = INPUT_AUTO, with_hub: bool = False, r
             if r is not None:
                 add(r, f"{SHORT_NAMES[HUB_PIX2PIX]} (Hub): night → day", truth)
         else:
-            notices.append("The Hub pix2pix (huggan/pix2pix-night2day) maps night → day only: not run on a day input.")
+            notices.append(info("The Hub pix2pix (huggan/pix2pix-night2day) maps night → day only: not run on a "
+                                "day input."))
         r = _run(HUB_CYCLEGAN, x, "a2b", notices, session)
         if r is not None:
             add(r, f"{SHORT_NAMES[HUB_CYCLEGAN]} (Hub): horse → zebra", None)
@@ -250,10 +256,24 @@ def translate_image(image, input_is: str = INPUT_AUTO, with_hub: bool = False, r
 
     footer = METRIC_NOTE if truth is not None else "No ground truth for this input: no scores but the cycle's."
     sheet = compose_comparison(panels, height=256, footer=footer)
-    out = output_path("translation_", "day_night_comparison.png")
-    sheet.save(out)
+    what = (f"held-out scene #{scene['index']} ({scene['time']})" if scene is not None else "a photo (no ground truth)")
+    record = provenance_record(TITLE, records, input_size=(w, h), what=what,
+                               metrics_note=METRIC_NOTE if truth is not None else "")  # fmt: skip
+    out = presenter.export(sheet, "translation_", "day_night_comparison.png", record, request=request,
+                           slide=("translation", f"{TITLE}: {DIRECTIONS[direction]}"))  # fmt: skip
     return ([(p.image, f"{p.title}: {p.caption}") for p in panels], pd.DataFrame(rows, columns=TABLE_COLUMNS),
             notices_markdown(notices), out)  # fmt: skip
+
+
+def default_scene() -> Path | None:
+    examples = sorted(EXAMPLES_DIR.glob("*_day.png"))
+    return examples[0] if examples else None
+
+
+def default_outputs() -> tuple:
+    """The tab's opening result: the first held-out example scene by day, translated by both models."""
+    out = translate_image(str(default_scene()))
+    return (*out, *presenter.ComparisonView.values(out[0]))
 
 
 def build_tab() -> None:
@@ -267,7 +287,8 @@ def build_tab() -> None:
     )
     with gr.Row():
         with gr.Column(scale=1):
-            image = image_input()
+            first = default_scene()
+            image = image_input(value=str(first) if first is not None else None)
             input_is = Radio([INPUT_AUTO, INPUT_DAY, INPUT_NIGHT], value=INPUT_AUTO, label="The input is",
                                 info="Auto: generated scenes know their time of day; for a photo it is "
                                      "guessed from its brightness.")  # fmt: skip
@@ -285,16 +306,21 @@ def build_tab() -> None:
                 scene_time = Radio(["day", "night"], value="day", label="Render by")
             render = gr.Button("Render this held-out scene", size="sm")
         with gr.Column(scale=2):
-            gallery = gr.Gallery(format="png", label="Results (PSNR dB / SSIM vs ground truth, RGB)", columns=3, height=560,
+            gallery = gr.Gallery(format="png", label="Results (PSNR dB / SSIM vs ground truth, RGB)", columns=3, height=520,
                                  object_fit="contain", preview=False)  # fmt: skip
             notices = gr.Markdown()
             table = gr.Dataframe(headers=TABLE_COLUMNS, label="Metrics", interactive=False)
             gr.Markdown(f"<small>{METRIC_NOTE}</small>")
-            download = gr.DownloadButton("Download comparison PNG", value=None)
+            download = gr.DownloadButton("Download comparison PNG (with its provenance)", value=None)
+    view = presenter.ComparisonView("panel")
     heavy = {"concurrency_limit": 2, "concurrency_id": "translation"}
-    run.click(user_errors(translate_image), [image, input_is, with_hub], [gallery, table, notices, download],
-              api_name="translate", **heavy)  # fmt: skip
+    outputs = [gallery, table, notices, download]
+    event = run.click(user_errors(translate_image), [image, input_is, with_hub], outputs,
+                      api_name="translate", **heavy)  # fmt: skip
+    view.wire(gallery, event)
     render.click(user_errors(render_held_out), [scene_no, scene_time], [image], api_name="translation_scene", **heavy)
+    if default_scene() is not None:
+        presenter.register_default("translation", default_outputs, outputs + view.outputs)
 
 
 if __name__ == "__main__":  # python -m demos.translation: (re)write the example scenes

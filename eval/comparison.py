@@ -93,3 +93,98 @@ def region_of_largest_difference(a: np.ndarray, b: np.ndarray, size: int) -> tup
         raise ValueError(f"shapes differ: {a.shape} vs {b.shape}")
     return window_of_largest_score(np.abs(a.astype(np.float32) - b.astype(np.float32)).mean(axis=2),
                                    size)  # fmt: skip
+
+
+# --- provenance footer ---------------------------------------------------------------------------
+
+
+def provenance_lines(record: dict) -> list[str]:
+    """The footer's text: one head line (task, input, seed, date), one line per model (checkpoint,
+    seed, metrics), the metrics note. Pure text, so tests can read what the image shows."""
+    head = [f"GAN Gallery · {record.get('task', '?')}"]
+    if record.get("what"):
+        head.append(str(record["what"]))
+    head.append(f"input {record.get('input_size') or '—'}")
+    seeds = [m["seed"] for m in record.get("models", []) if m.get("seed") is not None]
+    if record.get("seed") is not None:
+        head.append(f"seed {record['seed']}")
+    elif not seeds:
+        head.append("no seed (deterministic)")
+    head.append(str(record.get("date", "")))
+    lines = [" · ".join(head)]
+    for m in record.get("models", []):
+        parts = [f"{m.get('title', '?')}: {m.get('checkpoint', '?')}"]
+        if m.get("seed") is not None and m.get("seed") != record.get("seed"):
+            parts.append(f"seed {m['seed']}")
+        for k, v in (m.get("metrics") or {}).items():
+            parts.append(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}")
+        lines.append(" · ".join(parts))
+    if record.get("metrics_note"):
+        lines.append(str(record["metrics_note"]))
+    return lines
+
+
+def _wrap(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> list[str]:
+    """Greedy word wrap to `width` pixels (a word longer than the width is cut with …)."""
+    out, line = [], ""
+    for word in text.split(" "):
+        trial = f"{line} {word}".strip()
+        if draw.textlength(trial, font=font) <= width or not line:
+            line = trial
+        else:
+            out.append(line)
+            line = word
+    if line:
+        out.append(line)
+    fitted = []
+    for text_line in out:
+        while draw.textlength(text_line, font=font) > width and len(text_line) > 1:
+            text_line = text_line[:-2] + "…"
+        fitted.append(text_line)
+    return fitted
+
+
+def with_provenance(sheet: Image.Image, record: dict, min_width: int = 720) -> Image.Image:
+    """The sheet with a footer naming what made it (provenance_lines), wrapped to the sheet's width
+    (at least min_width px: a narrow sheet is centred on a wider canvas so the footer stays legible)."""
+    font = _font(13)
+    width = max(sheet.width, min_width)
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    wrapped = [w for line in provenance_lines(record) for w in _wrap(probe, line, font, width - 24)]
+    line_h, pad = 17, 8
+    foot_h = pad * 2 + line_h * len(wrapped)
+    canvas = Image.new("RGB", (width, sheet.height + foot_h), "white")
+    canvas.paste(sheet.convert("RGB"), ((width - sheet.width) // 2, 0))
+    draw = ImageDraw.Draw(canvas)
+    y0 = sheet.height
+    draw.line([(12, y0 + 2), (width - 12, y0 + 2)], fill=(200, 200, 200), width=1)
+    for i, text in enumerate(wrapped):
+        draw.text((12, y0 + pad + i * line_h), text, fill=(70, 70, 70) if i else (20, 20, 20), font=font)
+    return canvas
+
+
+def save_with_provenance(sheet: Image.Image, path: str | Path, record: dict) -> Image.Image:
+    """Write `sheet` + its provenance footer as a PNG that also carries the record as JSON (an iTXt
+    chunk, PROVENANCE_KEY); returns the image written."""
+    import json
+
+    from PIL import PngImagePlugin
+
+    from models.result import PROVENANCE_KEY
+
+    image = with_provenance(sheet, record)
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt(PROVENANCE_KEY, json.dumps(record, ensure_ascii=False))
+    image.save(path, pnginfo=info)
+    return image
+
+
+def read_provenance(path: str | Path) -> dict | None:
+    """The provenance record a PNG written by save_with_provenance carries (None if it has none)."""
+    import json
+
+    from models.result import PROVENANCE_KEY
+
+    with Image.open(path) as im:
+        text = (getattr(im, "text", None) or {}).get(PROVENANCE_KEY) or im.info.get(PROVENANCE_KEY)
+    return json.loads(text) if text else None

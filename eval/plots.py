@@ -29,6 +29,50 @@ def superres_psnr_vs_ssim(result: dict) -> go.Figure:
                    result, xaxis_title="PSNR Y (dB)", yaxis_title="SSIM Y")  # fmt: skip
 
 
+PERCEPTUAL_MEASURES = {  # per_image key -> (axis title, better when, named for the chart's title)
+    "lpips": ("LPIPS (lower = closer perceptually)", "lower", "LPIPS"),
+    "sharpness": ("sharpness: gradient-energy ratio (1 = as sharp as the original)", "closer to 1",
+                  "sharpness (gradient-energy ratio, computed here; not LPIPS)"),
+}
+
+
+def perceptual_measure(result: dict) -> str:
+    """The perceptual measure every SR method has per photo: LPIPS when the benchmark computed it
+    (its backbone weights were in the torch cache), else the gradient-energy sharpness ratio."""
+    methods = [r for r in result["methods"].values() if "per_image" in r]
+    for key in PERCEPTUAL_MEASURES:
+        if methods and all(key in v for r in methods for v in r["per_image"].values()):
+            return key
+    return "sharpness"
+
+
+def superres_perception_distortion(result: dict) -> go.Figure:
+    """The perception–distortion plane (Blau & Michaeli 2018): Y-PSNR (distortion, x) against a
+    perceptual measure (y), per method and photo, with each method's mean. Bicubic wins on PSNR
+    and is the least sharp; SRGAN gives up PSNR for sharpness."""
+    key = perceptual_measure(result)
+    axis, better, named = PERCEPTUAL_MEASURES[key]
+    fig = go.Figure()
+    methods = [(m, r) for m, r in result["methods"].items() if "per_image" in r]
+    for i, (method, r) in enumerate(methods):
+        color = COLORS[i % len(COLORS)]
+        photos = [p for p, v in r["per_image"].items() if key in v]
+        fig.add_scatter(x=[r["per_image"][p]["psnr_y"] for p in photos], y=[r["per_image"][p][key] for p in photos],
+                        mode="markers", name=r["title"], legendgroup=method, text=photos, opacity=0.5,
+                        hovertemplate="%{text}: %{x:.2f} dB, %{y:.3f}<extra>" + r["title"] + "</extra>",
+                        marker={"color": color, "size": 8})  # fmt: skip
+        mean_x = sum(r["per_image"][p]["psnr_y"] for p in photos) / max(1, len(photos))
+        mean_y = sum(r["per_image"][p][key] for p in photos) / max(1, len(photos))
+        fig.add_scatter(x=[mean_x], y=[mean_y], mode="markers", name=f"{r['title']} (mean)", legendgroup=method,
+                        showlegend=False, hovertemplate=f"{r['title']} mean: %{{x:.2f}} dB, %{{y:.3f}}<extra></extra>",
+                        marker={"color": color, "size": 17, "symbol": "diamond", "line": {"color": "white", "width": 1.5}})  # fmt: skip
+    if key == "sharpness":
+        fig.add_hline(y=1.0, line_dash="dot", line_color="#6b7280")
+    return layout(fig, f"Perception–distortion, x4 on the held-out photos: Y-PSNR vs {named}; "
+                       f"better = right and {better} (diamonds: means)", result,
+                  xaxis_title="PSNR Y (dB) → less distortion", yaxis_title=axis)  # fmt: skip
+
+
 def superres_sharpness(result: dict) -> go.Figure:
     """PSNR against sharpness (gradient-energy ratio): what SRGAN trades for what."""
     fig = go.Figure()

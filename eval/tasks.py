@@ -42,7 +42,8 @@ _INPAINTING = {"inpainting": "training.inpainting"}
 TASKS: dict[str, Task] = {t.name: t for t in [
     Task("superres", "Super-resolution x4 quality", "eval.superres",
          "bicubic and every catalog SR model on the 10 held-out photos: Y-PSNR/Y-SSIM (crop 4), RGB-PSNR, sharpness",
-         ("eval.plots:superres_psnr_vs_ssim", "eval.plots:superres_sharpness"), _SR),
+         ("eval.plots:superres_perception_distortion", "eval.plots:superres_psnr_vs_ssim",
+          "eval.plots:superres_sharpness"), _SR),
     Task("superres_speed", "Super-resolution speed", "eval.superres_speed",
          "seconds per x4 upscale at 128/256/512 px per model, FLOPs as a fraction of the matmul peak",
          ("eval.plots:superres_speed",), _SR),

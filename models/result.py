@@ -47,3 +47,63 @@ def method_title(method: str, classical: dict[str, str] | None = None, default: 
     if method in CATALOG or default is None:
         return get_entry(method).title  # KeyError naming the catalog's models
     return default
+
+
+# --- provenance: what made an exported image ------------------------------------------------------
+
+PROVENANCE_KEY = "gan-gallery-provenance"  # the PNG text chunk an export carries its record in
+
+
+def checkpoint_label(checkpoint: dict | None, source: str = "") -> str:
+    """The weights in one short string: "repo@commit" for a Hub checkpoint, "embedded sha256:<12 hex>"
+    for one shipped in models/weights/, the source ("classical", ...) for a method without weights."""
+    if not checkpoint:
+        return source or "no weights"
+    if checkpoint.get("source") == "hub":
+        origin = str(checkpoint.get("origin") or "")
+        repo, _, rest = origin.partition("@")
+        commit = checkpoint.get("commit") or rest.split("/", 1)[0] or "?"
+        return f"{repo or checkpoint.get('name', '?')}@{commit}"
+    sha = checkpoint.get("sha256") or ""
+    return f"embedded sha256:{sha[:12]}" if sha else str(checkpoint.get("source") or source or "?")
+
+
+def model_record(title: str, checkpoint: dict | None, source: str = "", metrics: dict | None = None,
+                 seconds: float | None = None, seed: int | None = None) -> dict:  # fmt: skip
+    """One model's part of a provenance record (JSON-serialisable)."""
+    rec = {"title": title, "checkpoint": checkpoint_label(checkpoint, source), "source": source or
+           (checkpoint or {}).get("source", "")}  # fmt: skip
+    if checkpoint:
+        rec["sha256"] = checkpoint.get("sha256")
+        if checkpoint.get("commit"):
+            rec["commit"] = checkpoint["commit"]
+        if checkpoint.get("notice"):
+            rec["notice"] = checkpoint["notice"]
+    if seed is not None:
+        rec["seed"] = int(seed)
+    if seconds is not None:
+        rec["seconds"] = round(float(seconds), 4)
+    if metrics:
+        rec["metrics"] = {k: (round(float(v), 4) if isinstance(v, (int, float)) else v)
+                          for k, v in metrics.items() if v is not None}  # fmt: skip
+    return rec
+
+
+def result_record(r: PipelineResult, metrics: dict | None = None, title: str | None = None) -> dict:
+    """model_record of a pipeline result (the model that actually ran)."""
+    return model_record(title or r.title, r.checkpoint, r.source, metrics, r.seconds, r.seed)
+
+
+def provenance_record(task: str, models: list[dict], *, input_size: tuple[int, int] | str | None = None,
+                      seed: int | None = None, what: str = "", metrics_note: str = "",
+                      date: str | None = None) -> dict:  # fmt: skip
+    """What made an exported comparison: the task (tab), the input's size (w, h), the seed, each
+    model's record (model_record) and the UTC date. It travels as JSON inside the PNG (PROVENANCE_KEY)
+    and is drawn as the image's footer (eval.comparison.with_provenance)."""
+    import datetime
+
+    if isinstance(input_size, tuple):
+        input_size = f"{input_size[0]}x{input_size[1]} px"
+    return {"app": "GAN Gallery", "task": task, "what": what, "input_size": input_size,
+            "seed": None if seed is None else int(seed), "models": models, "metrics_note": metrics_note,
+            "date": date or datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")}  # fmt: skip
