@@ -210,7 +210,7 @@ def seconds_for_64(g) -> float:
 
 
 def run(progress=None, failures_dir: Path | None = None, n_samples: int = N_SAMPLES,
-        trials: int = TRIALS) -> dict:  # fmt: skip
+        trials: int = TRIALS, preset_seeds: int = PRESET_SEEDS) -> dict:  # fmt: skip
     try:
         g_loaded, c_loaded = hub.load("dcgan-faces"), hub.load("face-attribute-classifier")
     except hub.ModelUnavailable as exc:
@@ -249,7 +249,7 @@ def run(progress=None, failures_dir: Path | None = None, n_samples: int = N_SAMP
     mono = [v["monotone_fraction"] for v in sliders.values()]
     if progress:
         progress(0.9, "the tab's presets, checkerboard spectrum, second judge")
-    presets = preset_hits(g, clf)
+    presets = preset_hits(g, clf, preset_seeds)
     fake_u8, real_a_u8, real_b_u8 = (from_signed_tensor(x) for x in (fake, real_a, real_b))
     try:
         j2_loaded = hub.load(SECOND_JUDGE)
