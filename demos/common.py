@@ -197,7 +197,7 @@ def notices_markdown(notices: list[str]) -> str:
         boxes.append(f'<div class="gg-notice gg-notice-{level}" role="{"alert" if level == "error" else "note"}" '
                      f'style="border-left:4px solid {border};background:{background};color:{colour};'
                      f'padding:6px 10px;margin:4px 0;border-radius:4px">'
-                     f'<span aria-label="{label}">{icon}</span> {html.escape(str(n))}</div>')  # fmt: skip
+                     f'<span aria-label="{label}">{icon}</span> {html.escape(str(n), quote=False)}</div>')  # fmt: skip
     return "\n".join(boxes)
 
 

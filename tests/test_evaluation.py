@@ -125,7 +125,7 @@ def test_text2image_benchmark_on_small_settings(tmp_path):
     results = evaluation.load_results(out)
     assert len(evaluation.summary_table("text2image", results["text2image"])) == 2
     for make in figures("text2image"):
-        assert "held-out test scenes" in make(results["text2image"]).layout.title.text
+        assert "held-out test scenes" in make(results["text2image"]).layout.title.text.replace("<br>", " ")
     csv_lines = (out / "text2image.csv").read_text().splitlines()
     assert csv_lines[0].startswith("method,measure,count_accuracy_1_3")
     # per method: the summary, 4 requested counts x 2 phrasings, 4 attribute splits

@@ -48,6 +48,7 @@ from demos.text2image import (
     describe_detections,
     held_out_mentions,
 )
+from eval.comparison import read_provenance
 from models.gan_int_cls import GanIntCls, lerp_embeddings, seeded_z
 from models.gan_int_cls import render as render_gan
 from models.scene_clip import (
@@ -486,7 +487,12 @@ def test_interpolation(client):
         "a red ball", "three green cubes", 3, 5, api_name="/text2image_interpolate"
     )
     assert Image.open(strip).size[0] > 5 * 128
-    assert np.array_equal(pixels(strip), pixels(png))  # shown losslessly (PNG, not WebP)
+    shown, download = pixels(strip), pixels(png)
+    h, w = shown.shape[:2]
+    left = (download.shape[1] - w) // 2  # a narrow sheet is centred above its provenance footer
+    # shown losslessly (PNG, not WebP): the download is the shown strip plus a footer
+    assert download.shape[0] > h and np.array_equal(download[:h, left:left + w], shown)
+    assert read_provenance(png)["task"] == "Text to image" and read_provenance(png)["models"]
     assert md.count("\n| ") == 6  # header + 5 steps
     assert "| 1 | 1.00 |" in md and "| 5 | 0.00 |" in md
 
