@@ -54,13 +54,15 @@ def serve(demo, warm_defaults: bool = False, **launch_kwargs):
     (2 cores; demos.serving.share_cpu), a fair queue (a few places per session, capped per event
     and per group), request bodies capped before they are read, 25 MB per file, and no internal
     error text (paths, exceptions) shown to users: what a person can act on is a gr.Error with its
-    own message. warm_defaults: compute every tab's default result in a background thread once the
-    server answers (else on the first page view)."""
+    own message; image outputs cached without a truncate-and-rewrite race (serving.atomic_image_cache).
+    warm_defaults: compute every tab's default result in a background thread once the server
+    answers (else on the first page view)."""
     import threading
 
     from demos import presenter, serving
 
     serving.share_cpu(demo)
+    serving.atomic_image_cache()
     demo.queue(default_concurrency_limit=2, max_size=serving.QUEUE_MAX_SIZE)
     serving.install_fair_queue(demo)
     launch_kwargs.setdefault("show_error", False)

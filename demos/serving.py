@@ -148,3 +148,51 @@ def install_fair_queue(demo: gr.Blocks, per_session: int = PER_SESSION_JOBS,
             return await push(body, request, username)
 
     queue.push = fair_push
+
+
+def atomic_image_cache() -> bool:
+    """Make gradio's image cache safe for identical results served at once (returns True when it
+    patched, False when already patched).
+
+    gradio 6.31 writes every image output (gr.Image, gr.Gallery: PIL or numpy values) to
+    `<cache>/<hash of its bytes>/image.webp` with `Path.write_bytes`, i.e. truncate, then write, on
+    every call. Two users who get the same image (a tab's default example, a seeded sample) share
+    that path, so the second write truncates the file while the first user's browser is reading
+    it: the load benchmark saw "peer closed connection … received 0 bytes, expected 3996" on 2 of
+    391 requests. The folder is named by the hash of the bytes, so an existing file already holds
+    them: this version writes only a missing file, under a temporary name renamed into place (as
+    gradio's own save_file_to_cache does), and touches an existing one (delete_cache ages files by
+    ctime)."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from gradio import processing_utils
+
+    if getattr(processing_utils.save_pil_to_cache, "atomic", False):
+        return False
+
+    def save_pil_to_cache(img, cache_dir: str, name: str = "image", format: str = "webp") -> str:  # noqa: A002
+        data = processing_utils.encode_pil_to_bytes(img, format)
+        folder = Path(cache_dir) / processing_utils.hash_bytes(data)
+        folder.mkdir(exist_ok=True, parents=True)
+        target = (folder / f"{name}.{format}").resolve()
+        if target.exists():
+            try:
+                os.utime(target)
+            except OSError:
+                pass
+            return str(target)
+        fd, staging = tempfile.mkstemp(dir=folder, prefix=f".{name}.")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(staging, target)
+        except BaseException:
+            Path(staging).unlink(missing_ok=True)
+            raise
+        return str(target)
+
+    save_pil_to_cache.atomic = True
+    processing_utils.save_pil_to_cache = save_pil_to_cache  # save_img_array_to_cache calls it too
+    return True

@@ -185,10 +185,19 @@ def truncated_noise(batch: int, z_dim: int, truncation: float, seed: int) -> tor
 
 
 def imagenet_classes() -> list[str]:
-    """The 1,000 ImageNet class names in index order (torchvision ships them; no download)."""
-    from torchvision.models import ResNet18_Weights
+    """The 1,000 ImageNet class names in index order (torchvision ships them; no download). Read
+    from torchvision's category list (models/_meta.py, plain data) without importing torchvision,
+    whose import (torch._dynamo through torchvision.ops) costs ~1.5 s of the app's start."""
+    import ast
+    import importlib.util
+    from pathlib import Path
 
-    return list(ResNet18_Weights.IMAGENET1K_V1.meta["categories"])
+    spec = importlib.util.find_spec("torchvision")  # locates the package; does not import it
+    meta = Path(spec.origin).parent / "models" / "_meta.py"
+    for node in ast.parse(meta.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "_IMAGENET_CATEGORIES":
+            return list(ast.literal_eval(node.value))
+    raise RuntimeError(f"no _IMAGENET_CATEGORIES in {meta}")
 
 
 @torch.no_grad()

@@ -281,6 +281,10 @@ def test_imagenet_class_names_offline():
 
     names = imagenet_classes()
     assert len(names) == 1000 and names[0] == "tench" and names[207] == "golden retriever"
+    # read without importing torchvision, yet the same list as torchvision's
+    from torchvision.models import ResNet18_Weights
+
+    assert names == list(ResNet18_Weights.IMAGENET1K_V1.meta["categories"])
 
 
 # --- OpenAI CLIP (transformers) -------------------------------------------------------------

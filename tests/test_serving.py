@@ -185,3 +185,45 @@ def test_the_tabs_share_one_concurrency_group_sized_to_the_cores():
     finally:
         gate.set()
         demo.close()
+
+
+def test_image_cache_never_truncates_a_file_being_read(tmp_path):
+    """Identical image outputs share one cache path; with serving.atomic_image_cache a second
+    write neither rewrites nor truncates it, so a reader always gets the whole file."""
+    import numpy as np
+    from gradio import processing_utils
+    from PIL import Image
+
+    original = processing_utils.save_pil_to_cache
+    try:
+        serving.atomic_image_cache()
+        assert serving.atomic_image_cache() is False  # once only
+        image = Image.fromarray(np.random.default_rng(0).integers(0, 255, (96, 96, 3), dtype=np.uint8))
+        path = processing_utils.save_pil_to_cache(image, str(tmp_path))
+        whole, inode = os.path.getsize(path), os.stat(path).st_ino
+        assert whole > 1000 and processing_utils.save_img_array_to_cache(np.asarray(image), str(tmp_path)) == path
+        stop, sizes = threading.Event(), []
+
+        def write():
+            while not stop.is_set():
+                processing_utils.save_pil_to_cache(image, str(tmp_path))
+
+        writers = [threading.Thread(target=write) for _ in range(3)]
+        for w in writers:
+            w.start()
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            with open(path, "rb") as f:
+                sizes.append(len(f.read()))
+        stop.set()
+        for w in writers:
+            w.join()
+        assert len(sizes) > 10 and set(sizes) == {whole}
+        assert os.stat(path).st_ino == inode  # never replaced: the existing file already held these bytes
+        assert not [p for p in os.listdir(os.path.dirname(path)) if p.startswith(".")]  # no staging files left
+        # the same file as gradio's own function writes, at the same place in the cache
+        theirs = original(image, str(tmp_path / "gradio"))
+        assert os.path.relpath(theirs, tmp_path / "gradio") == os.path.relpath(path, tmp_path)
+        assert open(theirs, "rb").read() == open(path, "rb").read()
+    finally:
+        processing_utils.save_pil_to_cache = original
