@@ -41,6 +41,7 @@ from demos.common import (
 )
 from eval.comparison import Panel, compose_comparison
 from eval.metrics import psnr
+from models.deep_image_prior import DIP_ITERATIONS
 from models.hub import ModelUnavailable, first_time
 from models.inpainting import (
     DIP,
@@ -239,7 +240,7 @@ def _outputs(panels: list[Panel], rows: list[list], notices: list[str], png: str
 
 
 def inpaint_photo(editor, methods: list[str], fills: int = 2, seed: float = 0,
-                  iterations: int = 300, request: gr.Request | None = None,
+                  iterations: int = DIP_ITERATIONS, request: gr.Request | None = None,
                   progress=gr.Progress()) -> Iterator[tuple]:  # fmt: skip
     """The tab's action, a generator: yields (gallery, table, notices, PNG path), first after the
     fast methods, then while Deep Image Prior runs, last with the labelled comparison PNG."""
@@ -419,7 +420,7 @@ def build_tab() -> None:
                 fills = Slider(1, MAX_FILLS, value=2, step=1, label="Plausible fills (GAN)",
                                   info="one per seed: seed, seed+1, ...")  # fmt: skip
                 seed = Number(0, precision=0, label="Seed", minimum=0)
-            iterations = Slider(50, 3000, value=300, step=50, label="Deep Image Prior iterations",
+            iterations = Slider(50, 3000, value=DIP_ITERATIONS, step=50, label="Deep Image Prior iterations",
                                    info=f"~5-8 s per 100 at {WORK_SIDE[DIP]} px on a 2-core CPU")  # fmt: skip
             with gr.Row():
                 run = gr.Button("Inpaint", variant="primary")

@@ -169,6 +169,21 @@ def test_deep_image_prior_fits_known_pixels_and_stops_when_asked():
     assert r.details["iterations"] == 4 and np.array_equal(r.image[~mask], img[~mask])
 
 
+def test_deep_image_prior_returns_the_average_of_its_outputs():
+    img, mask = smooth_photo(32, 32), centre_mask(32, 32, 0.4)
+    previews = []
+    last = deep_image_prior(img, mask, iterations=6, seed=1, average=0,
+                            callback=lambda i, n, loss, p: previews.append(p().astype(np.float64)))  # fmt: skip
+    assert np.array_equal(last, previews[-1].astype(np.uint8))  # average=0: the last output
+    averaged = deep_image_prior(img, mask, iterations=6, seed=1, average=0.5)
+    ema = previews[0]
+    for p in previews[1:]:
+        ema = 0.5 * ema + 0.5 * p
+    # the same outputs averaged (to the rounding of the previews to uint8), not the last one
+    assert np.abs(averaged[mask] - ema[mask]).max() <= 1.01
+    assert not np.array_equal(averaged[mask], last[mask]) and np.array_equal(averaged[~mask], img[~mask])
+
+
 # --- by name, large photos, edge cases ----------------------------------------------------------
 
 
