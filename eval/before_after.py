@@ -4,7 +4,8 @@
 
 `--after` defaults to the embedded checkpoint (models/weights/<name>); the sheet goes to
 eval/results/before_after/<name>.png. Samples come from fixed seeds, so the two rows show the same z
-(DCGAN), the same (z, class) (AC-GAN) or the same held-out scenes (pix2pix, CycleGAN).
+(DCGAN), the same (z, class) (AC-GAN), the same held-out scenes (pix2pix, CycleGAN) or the same
+held-out photos and masks (inpainting).
 """
 
 from __future__ import annotations
@@ -56,8 +57,28 @@ def _translation(model) -> tuple[np.ndarray, str]:
     return np.concatenate(rows, 0), "4 held-out scenes: day, its night translation, night, its day translation"
 
 
+def _inpainting(model) -> tuple[np.ndarray, str]:
+    from data.masks import evaluation_masks
+    from data.photos import eval_photos
+    from eval.inpainting import square
+    from models.inpainting import GATED, inpaint
+
+    photos = eval_photos()
+    names, side = ["astronaut", "coffee", "chelsea", "china"], 256
+    masks = evaluation_masks(side)
+    holes, fills = [], []
+    for name, bucket in zip(names, ["10-20", "20-30", "30-40", "40-50"], strict=True):
+        photo, mask = square(photos[name], side), masks[bucket][0]
+        holes.append(np.where(mask[..., None], 128, photo).astype(np.uint8))
+        fills.append(inpaint(GATED, photo, mask, seed=0, model=model).image)
+    row = lambda images: np.concatenate(images, 1)  # noqa: E731
+    return np.concatenate([row(holes), row(fills)], 0), (
+        f"4 held-out photos at {side} px (astronaut, coffee, chelsea, china) with evaluation masks of "
+        "10-20, 20-30, 30-40 and 40-50%: the hole (grey), then the fill (seed 0)")
+
+
 SAMPLERS = {"dcgan-faces": _dcgan, "acgan-fashion": _acgan, "pix2pix-day-night": _translation,
-            "cyclegan-day-night": _translation}  # fmt: skip
+            "cyclegan-day-night": _translation, "inpainting-gated": _inpainting}  # fmt: skip
 
 
 def sheet(name: str, before: Path, after: Path) -> Image.Image:

@@ -192,13 +192,14 @@ def second_reading(clf2, fake: torch.Tensor, judged_fake, records: list[dict], r
     r1, r2 = attribute_reads(judged_fake), attribute_reads(judge(clf2, fake))
     agreement = {k: float(np.mean(r1[k] == r2[k])) for k in r1}
     success2, disagree = [], []
-    for rec in records:
-        j2 = judge(clf2, to_model_range(rec["result"].results[:1]))
-        ok2 = j2.matches(0, rec["target"])
+    if records:  # every trial's first decoded result, judged in one batch
+        j2 = judge(clf2, to_model_range(np.concatenate([rec["result"].results[:1] for rec in records])))
+    for i, rec in enumerate(records):
+        ok2 = j2.matches(i, rec["target"])
         success2.append(ok2)
         if ok2 != rec["success"]:
             disagree.append({"trial": rec["trial"], "target": rec["target"], "first_judge": rec["verdict"],
-                             "second_judge": j2.row(0), "first_success": rec["success"]})  # fmt: skip
+                             "second_judge": j2.row(i), "first_success": rec["success"]})  # fmt: skip
     return {"accuracy_on_renders": acc, "agreement": agreement,
             "arithmetic_success": float(np.mean(success2)) if success2 else float("nan"),
             "trials_scored_differently": len(disagree), "disagreements": disagree[:20]}  # fmt: skip

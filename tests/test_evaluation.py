@@ -100,7 +100,7 @@ def test_text2image_benchmark_on_small_settings(tmp_path):
     assert real["mean"]["colour_accuracy"] >= 0.97 and real["mean"]["heldout_colour_accuracy"] >= 0.97
     assert real["mean"]["binding_accuracy"] >= 0.85 and real["mean"]["heldout_pair_rate"] >= 0.85
     assert real["mean"]["perspective_in_band"] >= 0.9
-    assert real["mean"]["fd"] == result["fd_floor"] >= 0
+    assert real["mean"]["fd"] == result["fd_floor"] > 0  # two sets of real renders: > 0
     gan = result["methods"]["gan-int-cls-scenes"]
     assert "error" not in gan, gan.get("error")
     for r in (gan, real):

@@ -629,3 +629,17 @@ def test_benchmark_on_a_tiny_subset(tmp_path, monkeypatch):
     assert all(v["seconds"] > 0 for r in speed["methods"].values() for v in r["per_size"].values())
     for make in figures("inpainting_speed"):
         make(speed)
+
+
+def test_before_after_sheet_of_the_inpainting_model(tmp_path):
+    from eval.before_after import _inpainting, sheet
+
+    for name, seed in (("a", 0), ("b", 1)):
+        tiny_generator(seed).save_pretrained(tmp_path / name)
+    rows, what = _inpainting(tiny_generator(0))
+    assert rows.shape == (2 * 256, 4 * 256, 3) and "40-50%" in what
+    hole = rows[:256, :256]  # the first photo with its hole shown grey
+    assert (hole == 128).all(-1).mean() > 0.05
+    same = np.asarray(sheet("inpainting-gated", tmp_path / "a", tmp_path / "a"))
+    different = np.asarray(sheet("inpainting-gated", tmp_path / "a", tmp_path / "b"))
+    assert different.shape == same.shape and not np.array_equal(different, same)
