@@ -67,6 +67,12 @@ def test_comparison_view_values_picks_first_and_last_method(tmp_path):
     assert presenter.ComparisonView.pick(state, "Original", "Bicubic") == (dict(state)["Original"],
                                                                            dict(state)["Bicubic"])
     assert presenter.ComparisonView.values([])[4] == []
+    # a title may hold ": " itself: the numbers follow the last one, so two CycleGAN panels keep their names
+    _, left, right, _, _ = presenter.ComparisonView.values(
+        [(a, "Input (day): 128x128 px"), (b, "CycleGAN: day → night: 13.88 dB"),
+         (b, "CycleGAN: back to day: 21.60 dB"), (gt, "Ground truth: PSNR")])  # fmt: skip
+    assert left["choices"] == ["Input (day)", "CycleGAN: day → night", "CycleGAN: back to day", "Ground truth"]
+    assert right["value"] == "CycleGAN: back to day"
 
 
 def test_default_result_is_computed_once_and_recomputed_only_when_its_files_are_gone(tmp_path, monkeypatch):
@@ -87,6 +93,30 @@ def test_default_result_is_computed_once_and_recomputed_only_when_its_files_are_
     os.remove(first[0])
     assert presenter.default_result("test") is not first and len(calls) == 2
     presenter._default_values.pop("test", None)
+
+
+def test_every_visitor_gets_the_default_result_whole(monkeypatch):
+    """Gradio consumes the gr.update dicts a handler returns (it pops their "value"): the default
+    result, shared by every visitor, must reach the second one with its values too (the slider's
+    panel pickers came up blank for every page after the first)."""
+    import asyncio
+
+    import gradio as gr
+
+    monkeypatch.delitem(presenter._default_values, "test_whole", raising=False)
+    with gr.Blocks() as demo:
+        pick = gr.Dropdown([], label="pick")
+        text = gr.Textbox()
+        presenter.register_default("test_whole", lambda: (gr.update(choices=["a", "b"], value="b"), "t"),
+                                   [pick, text])  # fmt: skip
+    load = next(f for f in demo.fns.values() if f.name == "load")
+    for _visitor in range(2):
+        sent = asyncio.run(demo.postprocess_data(load, load.fn(), None))
+        assert sent[0]["value"] == "b" and [c[0] for c in sent[0]["choices"]] == ["a", "b"], sent
+        assert sent[1] == "t"
+    assert presenter._default_values["test_whole"][0] == {"choices": ["a", "b"], "value": "b", "__type__": "update"}
+    presenter._default_values.pop("test_whole", None)
+    presenter._default_fns.pop("test_whole", None)
 
 
 class _Req:
@@ -134,3 +164,4 @@ def test_perception_distortion_uses_lpips_only_when_measured():
         v["lpips"] = 0.2
     assert perceptual_measure(result) == "lpips"
     assert "LPIPS" in superres_perception_distortion(result).layout.yaxis.title.text
+
