@@ -165,3 +165,45 @@ def test_perception_distortion_uses_lpips_only_when_measured():
     assert perceptual_measure(result) == "lpips"
     assert "LPIPS" in superres_perception_distortion(result).layout.yaxis.title.text
 
+
+def test_dashboard_charts_start_their_title_inside_and_long_bar_labels_go_sideways():
+    """Every chart as the Evaluation tab draws it: a multi-line title anchored at the chart's very top
+    with a pixel padding (it was cut off ~9 px above the chart), the margin and height grown by as
+    much; a bar chart whose category labels cannot stand under its columns drawn sideways."""
+    import plotly.graph_objects as go
+
+    from demos import evaluation
+    from eval.plot_style import layout
+
+    result = {"date": "2026-12-01", "methods": {}}
+    short = lambda _r: layout(go.Figure(go.Bar(x=["a", "b"], y=[1, 2])), "A title", result, yaxis_title="y")  # noqa: E731
+    before = short(result)
+    fig = evaluation.chart(short, result)
+    assert fig.layout.title.y == 1 and fig.layout.title.pad.t == evaluation.TITLE_PAD_PX
+    assert fig.layout.margin.t == before.layout.margin.t + evaluation.TITLE_SHIFT_PX
+    assert fig.layout.height == before.layout.height + evaluation.TITLE_SHIFT_PX
+    assert fig.data[0].orientation != "h" and not (fig.layout.meta or {}).get("wide")
+
+    names = ["a model with a long name (random weights: the architecture's speed, not the downloaded weights')",
+             "another model (embedded)", "a third (embedded): plain forward, before #21"]  # fmt: skip
+
+    def long(_r):
+        f = go.Figure()
+        for k in range(3):
+            f.add_bar(x=names, y=[10.0 * (k + 1), 5.0, 1.0], name=f"size {k}", text=["t"] * 3, textposition="outside")
+        return layout(f, "Speed", result, yaxis_title="% of peak", barmode="group")
+
+    fig = evaluation.chart(long, result)
+    assert all(t.orientation == "h" and list(t.y) == names for t in fig.data)
+    assert list(fig.data[2].x) == [30.0, 5.0, 1.0] and fig.layout.xaxis.range[1] > 30  # room for the bar text
+    assert fig.layout.xaxis.title.text == "% of peak" and fig.layout.yaxis.autorange == "reversed"
+    ticks = [t.split("<br>") for t in fig.layout.yaxis.ticktext]
+    assert len(ticks[0]) == 2 and all(len(line) <= evaluation.SIDEWAYS_LABEL_CHARS for t in ticks for line in t)
+    assert fig.layout.meta["wide"] and fig.layout.height >= long(result).layout.height + evaluation.TITLE_SHIFT_PX
+    # the committed speed results: 27 models' bars, sideways; every other committed chart upright
+    results = evaluation.load_results()
+    from eval.tasks import figures
+
+    wide = {(task, make.__name__) for task in results for make in figures(task)
+            if (evaluation.chart(make, results[task]).layout.meta or {}).get("wide")}  # fmt: skip
+    assert wide <= {("speed", "speed_fraction_of_peak")}
