@@ -393,6 +393,21 @@ class ComparisonView:
                 (paths[a], paths[b]), state)  # fmt: skip
 
 
+# --- the app's stylesheet -------------------------------------------------------------------------
+
+FIGURE = "gg-figure"  # elem_classes of an output image whose top row holds headings (a composed sheet)
+APP_CSS = f"""
+/* gradio floats an image's label (top left) and its buttons (top right) over the image itself: a
+   sheet's headings start below them */
+.{FIGURE} .image-frame {{ padding-top: 30px; box-sizing: border-box; height: 100%; }}
+/* a table's headers break between words only, and a column is never narrower than ~9 characters:
+   left to gradio, a column with empty cells shrank to one letter and its header ran down a letter
+   a line */
+th.header-cell {{ min-width: 9ch !important; }}
+.header-text.wrap {{ word-break: normal !important; overflow-wrap: normal !important; }}
+"""
+
+
 # --- the slide deck --------------------------------------------------------------------------------
 
 DECK_CSS = """
