@@ -66,6 +66,7 @@ def serve(demo, warm_defaults: bool = False, **launch_kwargs):
     demo.queue(default_concurrency_limit=2, max_size=serving.QUEUE_MAX_SIZE)
     serving.install_fair_queue(demo)
     launch_kwargs.setdefault("show_error", False)
+    launch_kwargs.setdefault("css", presenter.APP_CSS)
     if warm_defaults:
         threading.Thread(target=presenter.warm_defaults, args=(demo,), name="warm-defaults", daemon=True).start()
     return demo.launch(max_file_size="25mb", app_kwargs={"middleware": serving.body_limit_middleware()},

@@ -12,6 +12,9 @@ from models.catalog import CATALOG, CatalogEntry
 TITLE = "Checkpoints"
 COLUMNS = ["Model", "Task", "Status", "Ran as", "Sources tried (in order)", "Served by", "Commit", "sha256",
            "MB", "Licence", "Load s", "Why a fallback"]  # fmt: skip
+# px per column: left to the browser, a column still empty (nothing loaded yet) shrank to one letter
+# and its header ran down the page a letter a line
+COLUMN_WIDTHS = [150, 90, 140, 160, 420, 260, 200, 200, 70, 170, 80, 300]
 
 
 def _source_cell(entry: CatalogEntry, loaded: hub.LoadedModel | None) -> str:
@@ -74,7 +77,8 @@ def build_tab() -> None:
         f"`{hub.SOURCE_ENV}={hub.source_policy()}`. `python -m models.prefetch` fills the local cache "
         "ahead of time."
     )
-    table = gr.Dataframe(value=health_rows, headers=COLUMNS, interactive=False, wrap=True, label="Checkpoint health")
+    table = gr.Dataframe(value=health_rows, headers=COLUMNS, interactive=False, wrap=True, label="Checkpoint health",
+                         column_widths=COLUMN_WIDTHS)  # fmt: skip
     with gr.Row():
         refresh = gr.Button("Refresh")
         retry = gr.Button("Re-check the Hub")

@@ -254,7 +254,8 @@ def build_tab() -> None:
                     c_idx = gr.Textbox("7, 8, 9", label="C")
                 arith_btn = gr.Button("Compute A − B + C", variant="primary")
             with gr.Column(scale=2):
-                arith_img = gr.Image(format="png", label="A − B + C", type="numpy", interactive=False, height=420)
+                arith_img = gr.Image(format="png", label="A − B + C", type="numpy", interactive=False, height=420,
+                                     elem_classes=presenter.FIGURE)  # fmt: skip
                 arith_md = gr.Markdown()
                 arith_png = gr.DownloadButton("Download arithmetic PNG", value=None, size="sm")
     with gr.Accordion("DCGAN: attribute sliders and interpolation", open=True):
@@ -276,7 +277,8 @@ def build_tab() -> None:
             idx_b = Number(value=2, precision=0, label="sample #")
             steps = Slider(2, MAX_INTERPOLATION_STEPS, value=8, step=1, label="Steps")
             interp_btn = gr.Button("Interpolate")
-        interp_img = gr.Image(format="png", label="Interpolation", type="numpy", interactive=False, height=200)
+        interp_img = gr.Image(format="png", label="Interpolation", type="numpy", interactive=False, height=200,
+                              elem_classes=presenter.FIGURE)  # fmt: skip
         interp_png = gr.DownloadButton("Download interpolation PNG", value=None, size="sm")
     with gr.Accordion("AC-GAN: class-conditional Fashion-MNIST", open=True):
         with gr.Row():

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import tempfile
+import textwrap
 import threading
 from pathlib import Path
 
@@ -72,6 +73,62 @@ def failure_cases(results_dir: Path = RESULTS_DIR) -> list[dict]:
     return [c for c in cases if (results_dir / c["image"]).is_file()]
 
 
+TITLE_PAD_PX = 20  # the title's first line starts this far below the chart's top edge
+TITLE_SHIFT_PX = 15  # how much lower that is than where eval.plot_style.layout puts it
+CHART_MIN_PX = 520  # a chart's narrowest width: its title and subtitle lines fit (~510 px at most)
+
+
+def chart(make, result: dict):
+    """Figure `make(result)` as the dashboard, the report and the deck draw it. Plotly places a
+    multi-line title anchored at its top (eval.plot_style.layout: container y 0.99) with its first
+    line ~9 px above the chart, where the chart's frame cut it off. Anchored at the very top with a
+    padding in pixels instead, every line is inside; the top margin and the height grow by as much,
+    so the plot area (and a long vertical axis title centred on it) keeps its distance from the
+    title. The tests check every chart's text boxes."""
+    fig = _bars_sideways(make(result))
+    title, margin = fig.layout.title, fig.layout.margin
+    if title.text and title.yref == "container" and title.yanchor == "top":
+        fig.update_layout(title={"y": 1, "pad": {"t": TITLE_PAD_PX}})
+        if margin.t is not None:
+            fig.update_layout(margin={"t": margin.t + TITLE_SHIFT_PX})
+            if fig.layout.height is not None:
+                fig.update_layout(height=fig.layout.height + TITLE_SHIFT_PX)
+    return fig
+
+
+UPRIGHT_LABEL_CHARS = 24  # bar charts whose category labels are longer are drawn sideways
+SIDEWAYS_LABEL_CHARS = 70  # per line of a sideways chart's category label
+
+
+def _bars_sideways(fig):
+    """A bar chart whose category labels are too long to stand under its columns (the speed chart's
+    27 catalog models, up to ~130 characters each, squeezed its plot to ~30 px and ran off the chart)
+    drawn sideways: horizontal bars, one category per row in the original order, labels wrapped on
+    the left (the full label stays in the hover), the chart as tall as its rows need. Marked
+    meta "wide": the dashboard gives it a row of its own."""
+    bars = [t for t in fig.data if t.type == "bar"]
+    if not bars or len(bars) != len(fig.data) or any(t.orientation == "h" for t in bars):
+        return fig
+    cats = list(dict.fromkeys(c for t in bars for c in (t.x if t.x is not None else ())))
+    if not cats or not all(isinstance(c, str) for c in cats) or max(map(len, cats)) <= UPRIGHT_LABEL_CHARS:
+        return fig
+    wrapped = {c: textwrap.wrap(c, SIDEWAYS_LABEL_CHARS, break_on_hyphens=False) or [c] for c in cats}
+    for t in bars:
+        t.update(x=t.y, y=t.x, orientation="h", cliponaxis=False)
+    x, y = fig.layout.xaxis, fig.layout.yaxis
+    values = [v for t in bars for v in (t.x if t.x is not None else ()) if isinstance(v, (int, float))]
+    span = y.range if y.range is not None or y.type == "log" or not values else [0, 1.2 * max(max(values), 0)]
+    fig.update_layout(xaxis={"title": {"text": y.title.text}, "range": span, "type": y.type},  # room for bar text
+                      yaxis={"title": {"text": x.title.text}, "autorange": "reversed", "tickmode": "array",
+                             "tickvals": cats, "ticktext": ["<br>".join(wrapped[c]) for c in cats]},
+                      meta={"wide": True})  # fmt: skip
+    # plotly spaces the categories evenly: every row as tall as the tallest label or bar group needs
+    row_px = max(14 * max(map(len, wrapped.values())), 9 * len(bars)) + 12
+    margin = fig.layout.margin
+    fig.update_layout(height=max(fig.layout.height or 0, (margin.t or 80) + (margin.b or 40) + 60 + row_px * len(cats)))
+    return fig
+
+
 def html_report(results: dict[str, dict], results_dir: Path = RESULTS_DIR) -> str:
     """One self-contained HTML page: every table and chart (plotly.js inlined once)."""
     parts = ["<html><head><meta charset='utf-8'><title>GAN Gallery evaluation</title></head>",
@@ -85,7 +142,7 @@ def html_report(results: dict[str, dict], results_dir: Path = RESULTS_DIR) -> st
             parts.append(f"<p><b>Paper check:</b> {html.escape(result['paper_check']['verdict'])}</p>")
         parts.append(summary_table(task, result).to_html(index=False, border=0))
         for make in figures(task):
-            parts.append(make(result).to_html(full_html=False, include_plotlyjs="inline" if first
+            parts.append(chart(make, result).to_html(full_html=False, include_plotlyjs="inline" if first
                                               else False))  # fmt: skip
             first = False
     for case in failure_cases(results_dir):
@@ -131,6 +188,19 @@ def rerun_superres(progress=gr.Progress()) -> tuple[pd.DataFrame, str]:
     return summary_table("superres", result), provenance(result)
 
 
+def column_widths(table: pd.DataFrame, char_px: float = 8.5, most_chars: int = 40) -> list[str]:
+    """Pixels per column of a summary table: as wide as its header's longest word and its longest
+    cell, up to `most_chars` (longer cells wrap). Left to gradio, a column of long model names took
+    the whole table's width and pushed the numbers out of sight."""
+    widths = []
+    for name in table.columns:
+        cells = [len(str(v)) for v in table[name] if v is not None and v == v]  # NaN != NaN
+        header = max((len(w) for w in str(name).split()), default=1)
+        chars = min(max([header, *cells]), most_chars)
+        widths.append(f"{round(chars * char_px + 28)}px")
+    return widths
+
+
 # the dashboard's sub-tabs, one per method family (a task not listed goes under "Other")
 GROUPS = {
     "Super-resolution": ("superres", "superres_speed"),
@@ -165,13 +235,14 @@ def key_charts(results: dict[str, dict] | None = None) -> list[tuple[str, object
             continue
         for make in figures(task):
             if make.__name__ == name:
-                out.append((TASK_TITLES[task], make(results[task])))
+                out.append((TASK_TITLES[task], chart(make, results[task])))
     return out
 
 
 def _failure_gallery(cases: list[dict], label: str) -> None:
     gr.Gallery([(str(RESULTS_DIR / c["image"]), f"{c['title']}: {c['why']}") for c in cases], label=label,
-               columns=3, height=360, object_fit="contain", preview=False, format="png")  # fmt: skip
+               columns=3, height=360, object_fit="contain", preview=False, format="png",
+               elem_classes="gg-failures")  # fmt: skip
 
 
 def build_tab() -> None:
@@ -204,18 +275,31 @@ def build_tab() -> None:
 
 def _task_section(task: str, result: dict) -> None:
     gr.HTML(f"<h3 id='eval-{task}' style='margin:12px 0 4px 0'>{html.escape(TASK_TITLES[task])}</h3>")
-    table = gr.Dataframe(summary_table(task, result), interactive=False, wrap=True, max_height=320)
+    summary = summary_table(task, result)
+    table = gr.Dataframe(summary, interactive=False, wrap=True, max_height=320, column_widths=column_widths(summary))
     info = gr.Markdown(provenance(result))
     if result.get("paper_check", {}).get("verdict"):
         gr.Markdown(f"**Paper check:** {result['paper_check']['verdict']}")
     csv_path = RESULTS_DIR / f"{task}.csv"
-    makers = figures(task)
-    for start in range(0, len(makers), CHARTS_PER_ROW):
+    figs = [chart(make, result) for make in figures(task)]
+    rows, pair = [], []
+    for fig in figs:  # a wide chart has a row of its own; the others go two to a row
+        if (fig.layout.meta or {}).get("wide"):
+            rows.append([fig])
+        else:
+            pair.append(fig)
+            if len(pair) == CHARTS_PER_ROW:
+                rows.append(pair)
+                pair = []
+    rows += [pair] if pair else []
+    for row in rows:
         with gr.Row(equal_height=True):
-            for make in makers[start : start + CHARTS_PER_ROW]:
-                gr.Plot(make(result), show_label=False)
-            if len(makers[start : start + CHARTS_PER_ROW]) < CHARTS_PER_ROW:
-                gr.HTML("")  # keeps a lone last chart at half width
+            for fig in row:
+                # two to a row where each is CHART_MIN_PX wide or more, else one (the row wraps)
+                gr.Plot(fig, show_label=False, min_width=CHART_MIN_PX)
+            if len(row) < CHARTS_PER_ROW and not (row[0].layout.meta or {}).get("wide"):
+                with gr.Column(min_width=CHART_MIN_PX):  # keeps a lone last chart at half width
+                    pass
     with gr.Row():
         if csv_path.is_file():
             gr.DownloadButton(f"Download {task}.csv", value=str(csv_path), size="sm", scale=0, min_width=200)

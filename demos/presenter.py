@@ -155,6 +155,19 @@ def _freeze(value, folder: Path):
     return walk(value)
 
 
+def _fresh(value):
+    """A visitor's own copy of a default result's containers. Gradio consumes the gr.update dicts it
+    is given (it pops their "value"), so a shared one would reach the next visitor without its value:
+    the comparison viewer's panel pickers came up blank for every page after the first."""
+    if isinstance(value, dict):
+        return {k: _fresh(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fresh(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_fresh(v) for v in value)
+    return value
+
+
 def _touch(paths: list[str]) -> None:
     now = time.time()
     for p in paths:
@@ -184,7 +197,7 @@ def register_default(key: str, fn: Callable[[], tuple], outputs: list) -> None:
         if from_permalink:
             return [gr.skip()] * len(outputs)
         try:
-            value = [default_result(key)[i] for i in keep]
+            value = [_fresh(default_result(key)[i]) for i in keep]
         except Exception:  # a default that cannot run (a model missing) leaves the tab empty
             logger.exception("default result of %s failed", key)
             return [gr.skip()] * len(outputs)
@@ -347,7 +360,8 @@ class ComparisonView:
     def values(items: list, left: int = 0, right: int = -1) -> tuple:
         """(zoom HTML, left dropdown, right dropdown, slider pair, state) for gallery items: (image,
         caption) with image a path of gradio's cache or an (H, W, 3) array (written once as PNG),
-        caption "Title: numbers". Titles are made unique; the slider starts at the first vs the last."""
+        caption "Title: numbers" (the title may hold ": " itself). Titles are made unique; the
+        slider starts at the first vs the last."""
         if not items:
             return "", gr.update(choices=[], value=None), gr.update(choices=[], value=None), None, []
         folder = None
@@ -361,7 +375,10 @@ class ComparisonView:
                 path = str(folder / f"panel_{i:02d}.png")
                 Image.fromarray(np.ascontiguousarray(image)).save(path)
                 image = path
-            title, _, rest = str(caption or f"Panel {i + 1}").partition(": ")
+            # the numbers follow the last ": " ("CycleGAN: back to day: 21.60 dB" is its own panel)
+            title, sep, rest = str(caption or f"Panel {i + 1}").rpartition(": ")
+            if not sep:
+                title, rest = rest, ""
             while title in seen:
                 title += " ′"
             seen.add(title)
@@ -374,6 +391,21 @@ class ComparisonView:
         paths = dict(state)
         return (zoom_html(panels), gr.update(choices=titles, value=a), gr.update(choices=titles, value=b),
                 (paths[a], paths[b]), state)  # fmt: skip
+
+
+# --- the app's stylesheet -------------------------------------------------------------------------
+
+FIGURE = "gg-figure"  # elem_classes of an output image whose top row holds headings (a composed sheet)
+APP_CSS = f"""
+/* gradio floats an image's label (top left) and its buttons (top right) over the image itself: a
+   sheet's headings start below them */
+.{FIGURE} .image-frame {{ padding-top: 30px; box-sizing: border-box; height: 100%; }}
+/* a table's headers break between words only, and a column is never narrower than ~9 characters:
+   left to gradio, a column with empty cells shrank to one letter and its header ran down a letter
+   a line */
+th.header-cell {{ min-width: 9ch !important; }}
+.header-text.wrap {{ word-break: normal !important; overflow-wrap: normal !important; }}
+"""
 
 
 # --- the slide deck --------------------------------------------------------------------------------

@@ -386,6 +386,7 @@ def build_tab() -> None:
             format="png",
             interactive=False,
             height=240,
+            elem_classes=presenter.FIGURE,
         )
         interp_md = gr.Markdown()
         interp_png = gr.DownloadButton("Download interpolation PNG", value=None, size="sm")
@@ -403,7 +404,7 @@ def build_tab() -> None:
                 style_btn = gr.Button("Transfer style")
             with gr.Column(scale=2):
                 style_img = gr.Image(label="Source | reconstruction | new captions", type="numpy", format="png",
-                                     interactive=False, height=300)  # fmt: skip
+                                     interactive=False, height=300, elem_classes=presenter.FIGURE)  # fmt: skip
                 style_md = gr.Markdown()
                 style_png = gr.DownloadButton("Download style transfer PNG", value=None, size="sm")
 

@@ -1,6 +1,7 @@
 // For every plotly chart on the page: the pairs of text boxes (title, legend, axis titles, tick labels,
-// annotations such as subplot titles) and plot areas that intersect. Returns [{chart, a, b}], empty when
-// nothing overlaps. Read by tests/test_browser_presenter.py (element bounding boxes, 1 px tolerance).
+// annotations such as subplot titles) and plot areas that intersect, and the text boxes that stick out of
+// the chart (cut off where it is drawn: b is "chart edge"). Returns [{chart, a, b}], empty when nothing
+// overlaps. Read by tests/test_browser_presenter.py (element bounding boxes, 1 px tolerance).
 (() => {
   const out = [];
   const box = el => { const r = el.getBoundingClientRect(); return {l: r.left, t: r.top, r: r.right, b: r.bottom, w: r.width, h: r.height}; };
@@ -21,6 +22,12 @@
     const skip = new Set(['x ticks|y ticks', 'annotation|plot area', 'plot area|x ticks', 'plot area|y ticks',
                           'x ticks|x ticks', 'y ticks|y ticks', 'plot area|plot area', 'annotation|annotation',
                           'axis title|plot area']);
+    const edge = box(plot);
+    items.forEach(a => {
+      if (a.kind === 'plot area') return;
+      if (a.b.l < edge.l - 1 || a.b.t < edge.t - 1 || a.b.r > edge.r + 1 || a.b.b > edge.b + 1)
+        out.push({chart: name.slice(0, 80), a: `${a.kind}: ${a.text}`, b: 'chart edge'});
+    });
     for (let i = 0; i < items.length; i++) for (let j = i + 1; j < items.length; j++) {
       const a = items[i], b = items[j];
       if (a.el.contains(b.el) || b.el.contains(a.el)) continue;

@@ -2,8 +2,9 @@
 default result (computed once per process), notices by level, the synchronised zoom and the picked
 slider, provenance in the download, a permalink and two sessions that never see each other's
 results, the slide deck (arrow keys, one PDF page per slide), the Evaluation tab's layout (two
-charts per row, no overlapping text, the failure gallery there with the tab). Screenshots of every
-tab at 1400 px and 1024 px go to artifacts/presenter/ (gitignored)."""
+charts per row, no overlapping text, the failure gallery there with the tab). Full-page screenshots
+of every tab at 1400 px and 1024 px go to $GAN_GALLERY_SCREENSHOTS if set, else to pytest's tmp dir.
+One app server and one browser serve the whole module."""
 
 from __future__ import annotations
 
@@ -26,22 +27,18 @@ from eval.metrics import psnr
 from eval.tasks import figures
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "presenter"
 OVERLAPS_JS = (Path(__file__).resolve().parent / "chart_overlaps.js").read_text()
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
 SLOW = 240_000  # ms: the 2-core machine may be busy with training runs
 DEFAULT_TEXT = {superres.TITLE: "text=Bicubic:", dcgan.TITLE: "text=#1:", text2image.TITLE: "text=#1 · seed 0",
                 inpainting.TITLE: "text=Telea (OpenCV):", translation.TITLE: "text=pix2pix: day → night"}  # fmt: skip
+# the tabs with a comparison viewer (the slider between two picked panels): their default's key
+VIEWER_KEYS = {superres.TITLE: "superres", inpainting.TITLE: "inpainting", translation.TITLE: "translation"}
+PICKERS_JS = ("() => Array.from(document.querySelectorAll('.gg-pick-left input, .gg-pick-right input'))"
+              ".filter(e => e.offsetParent).map(e => e.value)")  # fmt: skip
 
-# Issue #20 is open: these browser checks were written but have not yet passed on this 2-core machine
-# (the slider's panel pickers come up blank after a tab's default result; pages of the first view
-# wait for every default). They run with GAN_GALLERY_PRESENTER_BROWSER=1 until fixed; the non-browser presenter
-# tests (tests/test_presenter.py) are plain tests.
-PRESENTER_BROWSER_OPEN = pytest.mark.skipif(os.environ.get("GAN_GALLERY_PRESENTER_BROWSER") != "1",
-                                            reason="issue #20 open: run with GAN_GALLERY_PRESENTER_BROWSER=1")  # fmt: skip
-pytestmark = [PRESENTER_BROWSER_OPEN, pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                 reason="needs Debian's chromium (apt-get install chromium)"),
+pytestmark = [pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)"),
               # the first test also waits for the app to build and every default result (minutes when
               # training runs share the 2 cores)
               pytest.mark.timeout(2400)]  # fmt: skip
@@ -54,25 +51,12 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server():
-    """The app as served, with every default result counted as it is computed."""
-    demo = app.build_app()
-    counts: Counter = Counter()
-    for key, fn in list(presenter._default_fns.items()):
-        def counted(fn=fn, key=key):
-            counts[key] += 1
-            return fn()
-
-        presenter._default_fns[key] = counted
-    presenter._default_values.clear()
-    port = free_port()
-    app.serve(demo, warm_defaults=False, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True)
-    presenter.warm_defaults(None)  # as app.main does in the background, here before any page opens
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    try:
-        yield f"http://127.0.0.1:{port}/", counts
-    finally:
-        demo.close()
+def shots(tmp_path_factory) -> Path:
+    """Where screenshots (and the deck the deck test reads) go: $GAN_GALLERY_SCREENSHOTS, else a tmp dir."""
+    folder = Path(os.environ["GAN_GALLERY_SCREENSHOTS"]) if os.environ.get("GAN_GALLERY_SCREENSHOTS") else \
+        tmp_path_factory.mktemp("presenter_screens")  # fmt: skip
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture(scope="module")
@@ -84,17 +68,87 @@ def browser():
         b.close()
 
 
+@pytest.fixture(scope="module")
+def server(browser):
+    """The app as served, with every default result counted as it is computed (after `browser`: a
+    missing playwright skips before the app is built)."""
+    demo = app.build_app()
+    counts: Counter = Counter()
+    originals = dict(presenter._default_fns)
+    for key, fn in originals.items():
+        def counted(fn=fn, key=key):
+            counts[key] += 1
+            return fn()
+
+        presenter._default_fns[key] = counted
+    presenter._default_values.clear()
+    port = free_port()
+    app.serve(demo, warm_defaults=False, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True)
+    presenter.warm_defaults(None)  # as app.main does in the background, here before any page opens
+    try:
+        yield f"http://127.0.0.1:{port}/", counts
+    finally:
+        demo.close()
+        presenter._default_fns.update(originals)
+
+
 def open_page(browser, url: str, width: int = 1400):
+    """A fresh browser session (its own context) on the app, once its tabs are there. Not
+    "networkidle": the page holds gradio's heartbeat stream open for as long as it lives."""
     ctx = browser.new_context(viewport={"width": width, "height": 1000}, accept_downloads=True)
     page = ctx.new_page()
     page.set_default_timeout(SLOW)
-    page.goto(url, wait_until="networkidle", timeout=SLOW)
+    page.goto(url, wait_until="load", timeout=SLOW)
+    page.get_by_role("tab", name=superres.TITLE, exact=True).first.wait_for(timeout=SLOW)
     return page
 
 
 def tab(page, title: str) -> None:
     page.get_by_role("tab", name=title, exact=True).first.click()
     page.wait_for_timeout(300)
+
+
+IMAGES_SHOWN_JS = ("() => { const imgs = Array.from(document.querySelectorAll(SEL)).filter(i => i.offsetParent); "
+                   "return imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0); }")  # fmt: skip
+
+
+def scroll_through(page) -> None:
+    """Scroll the page from top to bottom and back, as a person looking at all of it would: images
+    below the fold (gradio loads gallery and image outputs lazily) load on the way."""
+    height = page.evaluate("() => document.documentElement.scrollHeight")
+    step = page.viewport_size["height"] // 2
+    for y in range(0, height + step, step):
+        page.evaluate("y => window.scrollTo(0, y)", y)
+        page.wait_for_timeout(60)
+    page.evaluate("() => window.scrollTo(0, 0)")
+
+
+def full_page_shot(page, path: Path) -> None:
+    """A full-page screenshot with every visible image of the page loaded (none blank or broken)."""
+    scroll_through(page)
+    try:
+        page.wait_for_function(IMAGES_SHOWN_JS.replace("SEL", "'img'"), timeout=30_000)
+    except Exception:
+        broken = page.eval_on_selector_all("img", "els => els.filter(i => i.offsetParent && !(i.complete && "
+                                           "i.naturalWidth > 0)).map(i => i.src.slice(-80))")  # fmt: skip
+        raise AssertionError(f"{path.name}: images not shown {broken}") from None
+    page.screenshot(path=str(path), full_page=True)
+
+
+def default_picks(key: str) -> list[str]:
+    """The slider's two picks the viewer gives tab `key`'s default result (first panel, last method)."""
+    view = presenter.ComparisonView.values(presenter.default_result(key)[0])
+    return [view[1]["value"], view[2]["value"]]
+
+
+def wait_for_picks(page, expected: list[str]) -> None:
+    """The slider's panel pickers on the visible tab show `expected` (left, right)."""
+    assert all(expected) and expected[0] != expected[1], expected
+    try:
+        page.wait_for_function(f"e => JSON.stringify(({PICKERS_JS})()) === JSON.stringify(e)", arg=expected,
+                               timeout=30_000)  # fmt: skip
+    except Exception:
+        raise AssertionError(f"panel pickers show {page.evaluate(PICKERS_JS)}, expected {expected}") from None
 
 
 def bicubic_psnr(path: Path) -> float:
@@ -105,11 +159,13 @@ def bicubic_psnr(path: Path) -> float:
 
 def test_every_method_tab_opens_with_its_result_computed_once(server, browser):
     url, counts = server
-    for visitor in range(2):
+    for visitor in range(3):  # the defaults each visitor is sent must not be used up by the one before
         page = open_page(browser, url)
         for title, selector in DEFAULT_TEXT.items():
             tab(page, title)
             page.wait_for_selector(selector, timeout=SLOW)
+            if title in VIEWER_KEYS:  # the slider's panel pickers name the default result's panels
+                wait_for_picks(page, default_picks(VIEWER_KEYS[title]))
         if visitor == 0:  # notices by level: the held-out scene's note is information, not a warning
             tab(page, translation.TITLE)
             note = page.locator(".gg-notice-info:visible", has_text="Held-out scene #").first
@@ -119,7 +175,7 @@ def test_every_method_tab_opens_with_its_result_computed_once(server, browser):
     assert all(n == 1 for n in counts.values()), counts  # once per process, not once per visitor
 
 
-def test_synchronised_zoom_and_slider_between_picked_panels(server, browser):
+def test_synchronised_zoom_and_slider_between_picked_panels(server, browser, shots):
     url, _ = server
     page = open_page(browser, url)
     page.wait_for_selector("text=Bicubic:", timeout=SLOW)
@@ -134,7 +190,7 @@ def test_synchronised_zoom_and_slider_between_picked_panels(server, browser):
     origin, transform = styles[0]
     fx, fy = (float(v) for v in re.findall(r"([\d.]+)%", origin))
     assert abs(fx - 25) < 3 and abs(fy - 75) < 3 and transform == "scale(4)"
-    page.screenshot(path=str(SHOTS / "superres_zoomed_1400.png"), full_page=True)
+    page.screenshot(path=str(shots / "superres_zoomed_1400.png"), full_page=True)
     # the slider: pick "Original" on the right; both slider images change to the picked panels
     before = page.eval_on_selector_all(".gg-slider img", "els => els.map(e => e.src)")
     page.locator(".gg-pick-right input:visible").click()
@@ -155,9 +211,15 @@ def run_superres(page, example: str, expected: float) -> None:
     page.wait_for_timeout(1000)
     page.get_by_role("button", name="Upscale", exact=True).click()
     page.wait_for_function("t => document.body.innerText.includes(t)", arg=f"{expected:.2f}", timeout=SLOW)
+    # the viewer follows the new result, and its pickers name the new panels (the same methods here)
+    page.wait_for_function("t => Array.from(document.querySelectorAll('.gg-zoom-frame + figcaption'))"
+                           ".some(f => f.offsetParent && f.innerText.includes(t))", arg=f"{expected:.2f}")  # fmt: skip
+    panels = page.eval_on_selector_all(".gg-zoom-frame img", "els => els.filter(e => e.offsetParent).map(e => e.alt)")
+    assert panels[0] == "Bicubic" and panels[-1] == "Original", panels
+    wait_for_picks(page, [panels[0], panels[-2]])
 
 
-def test_two_sessions_never_share_and_a_permalink_reopens_one(server, browser):
+def test_two_sessions_never_share_and_a_permalink_reopens_one(server, browser, shots):
     url, _ = server
     a, b = open_page(browser, url), open_page(browser, url)
     psnr_a = bicubic_psnr(superres.EXAMPLES_DIR / "chelsea_256.png")
@@ -194,17 +256,17 @@ def test_two_sessions_never_share_and_a_permalink_reopens_one(server, browser):
             "http") else url + link_el.get_attribute("href").lstrip("/")).text()  # fmt: skip
     for name, own in (("a", psnr_a), ("b", psnr_b)):
         m = re.search(r"data-key='superres'.*?base64,([A-Za-z0-9+/=]+)'", decks[name], re.S)
-        png = SHOTS / f"deck_{name}_superres.png"
+        png = shots / f"deck_{name}_superres.png"
         png.write_bytes(base64.b64decode(m.group(1)))
         assert abs(read_provenance(png)["models"][0]["metrics"]["PSNR Y dB"] - own) < 1e-3
-    deck_path = SHOTS / "slide_deck.html"
+    deck_path = shots / "slide_deck.html"
     deck_path.write_text(decks["a"], encoding="utf-8")
     for page in (a, b, c):
         page.context.close()
 
 
-def test_slide_deck_moves_with_arrow_keys_and_prints_one_slide_per_page(server, browser):
-    deck_path = SHOTS / "slide_deck.html"
+def test_slide_deck_moves_with_arrow_keys_and_prints_one_slide_per_page(server, browser, shots):
+    deck_path = shots / "slide_deck.html"
     if not deck_path.is_file():
         pytest.skip("needs the deck written by the two-session test")
     html = deck_path.read_text(encoding="utf-8")
@@ -220,31 +282,39 @@ def test_slide_deck_moves_with_arrow_keys_and_prints_one_slide_per_page(server, 
     assert page.evaluate(active) == 2
     page.keyboard.press("ArrowLeft")
     assert page.evaluate(active) == 1
-    page.screenshot(path=str(SHOTS / "deck_slide_2.png"))
+    page.screenshot(path=str(shots / "deck_slide_2.png"))
     pdf = page.pdf(landscape=True, print_background=True)
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == n
     page.close()
 
 
 def test_overlap_check_finds_overlapping_chart_text(browser):
-    """The overlap check itself: a chart whose legend is drawn over its title is caught."""
+    """The overlap check itself: a chart whose legend is drawn over its title is caught, the same
+    chart with its title above the legend is not, and a title that sticks out of the chart is."""
     import plotly.graph_objects as go
     import plotly.offline
 
-    fig = go.Figure(go.Bar(x=["a", "b"], y=[1, 2], name="a long legend entry"))
-    fig.update_layout(title={"text": "A title under the legend", "x": 0.5, "y": 0.95}, showlegend=True,
-                      legend={"x": 0.3, "y": 1.2, "yanchor": "top"}, width=500, height=400)  # fmt: skip
     page = browser.new_page()
     page.set_default_timeout(SLOW)
     page.set_content(f"<script>{plotly.offline.get_plotlyjs()}</script><div id='c'></div>", timeout=SLOW)
-    page.evaluate("spec => Plotly.newPlot('c', spec.data, spec.layout)", fig.to_plotly_json())
-    found = page.evaluate(OVERLAPS_JS)
-    assert any({"title", "legend"} <= {f["a"].split(":")[0], f["b"].split(":")[0]} for f in found), found
+    found = {}
+    # 500x400 px, default margins: the legend's top at paper y 1.2 is ~64 px from the top and ~29 px
+    # high; a title whose top is at container y 0.82 (~72 px) is under it, at 0.95 (~25 px) above it;
+    # one centred on the container's top edge half outside the chart
+    for case, (title_y, anchor) in {"under": (0.82, "top"), "above": (0.95, "top"), "out": (1, "middle")}.items():
+        fig = go.Figure(go.Bar(x=["a", "b"], y=[1, 2], name="a long legend entry"))
+        fig.update_layout(title={"text": "A title under the legend", "x": 0.5, "y": title_y, "yanchor": anchor},
+                          showlegend=True, legend={"x": 0.3, "y": 1.2, "yanchor": "top"}, width=500, height=400)  # fmt: skip
+        page.evaluate("spec => Plotly.react('c', spec.data, spec.layout)", fig.to_plotly_json())
+        found[case] = page.evaluate(OVERLAPS_JS)
+    assert any({"title", "legend"} <= {f["a"].split(":")[0], f["b"].split(":")[0]} for f in found["under"]), found
+    assert found["above"] == [], found
+    assert [(f["a"].split(":")[0], f["b"]) for f in found["out"]] == [("title", "chart edge")], found
     page.close()
 
 
 @pytest.mark.parametrize("width", [1400, 1024])
-def test_evaluation_subtabs_two_charts_per_row_no_overlaps_gallery_shown(server, browser, width):
+def test_evaluation_subtabs_two_charts_per_row_no_overlaps_gallery_shown(server, browser, shots, width):
     url, _ = server
     results = evaluation.load_results()
     page = open_page(browser, url, width)
@@ -262,18 +332,20 @@ def test_evaluation_subtabs_two_charts_per_row_no_overlaps_gallery_shown(server,
         assert max(Counter(tops).values()) <= evaluation.CHARTS_PER_ROW, (group, tops)
         overlaps = page.evaluate(OVERLAPS_JS)
         assert overlaps == [], (group, width, overlaps)
-        if any(c.get("task") in tasks for c in cases):  # the failures are there as soon as the tab is
-            page.wait_for_function("() => { const imgs = Array.from(document.querySelectorAll('.gallery img, "
-                                   "[data-testid=\"gallery\"] img, .grid-wrap img')).filter(i => i.offsetParent); "
-                                   "return imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0); }",
-                                   timeout=15_000)  # fmt: skip
+        own = [c for c in cases if c.get("task") in tasks]
+        if own:  # the failures are there with the tab: scrolled to, every one of them shows
+            gallery = page.locator(".gg-failures:visible").first
+            gallery.scroll_into_view_if_needed()
+            page.wait_for_function(IMAGES_SHOWN_JS.replace("SEL", "'.gg-failures img'"), timeout=15_000)
+            shown = page.eval_on_selector_all(".gg-failures img", "els => els.filter(i => i.offsetParent).length")
+            assert shown == len(own), (group, shown, len(own))
         slug = re.sub(r"\W+", "_", group).strip("_").lower()
-        page.screenshot(path=str(SHOTS / f"evaluation_{slug}_{width}.png"), full_page=True)
+        full_page_shot(page, shots / f"evaluation_{slug}_{width}.png")
     page.context.close()
 
 
 @pytest.mark.parametrize("width", [1400, 1024])
-def test_screenshots_of_every_tab(server, browser, width):
+def test_screenshots_of_every_tab(server, browser, shots, width):
     url, _ = server
     page = open_page(browser, url, width)
     for t in app.tabs():
@@ -282,5 +354,5 @@ def test_screenshots_of_every_tab(server, browser, width):
             page.wait_for_selector(DEFAULT_TEXT[t.TITLE], timeout=SLOW)
         page.wait_for_timeout(1500)
         slug = re.sub(r"\W+", "_", t.TITLE).strip("_").lower()
-        page.screenshot(path=str(SHOTS / f"tab_{slug}_{width}.png"), full_page=True)
+        full_page_shot(page, shots / f"tab_{slug}_{width}.png")
     page.context.close()

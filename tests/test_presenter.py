@@ -67,6 +67,12 @@ def test_comparison_view_values_picks_first_and_last_method(tmp_path):
     assert presenter.ComparisonView.pick(state, "Original", "Bicubic") == (dict(state)["Original"],
                                                                            dict(state)["Bicubic"])
     assert presenter.ComparisonView.values([])[4] == []
+    # a title may hold ": " itself: the numbers follow the last one, so two CycleGAN panels keep their names
+    _, left, right, _, _ = presenter.ComparisonView.values(
+        [(a, "Input (day): 128x128 px"), (b, "CycleGAN: day → night: 13.88 dB"),
+         (b, "CycleGAN: back to day: 21.60 dB"), (gt, "Ground truth: PSNR")])  # fmt: skip
+    assert left["choices"] == ["Input (day)", "CycleGAN: day → night", "CycleGAN: back to day", "Ground truth"]
+    assert right["value"] == "CycleGAN: back to day"
 
 
 def test_default_result_is_computed_once_and_recomputed_only_when_its_files_are_gone(tmp_path, monkeypatch):
@@ -87,6 +93,30 @@ def test_default_result_is_computed_once_and_recomputed_only_when_its_files_are_
     os.remove(first[0])
     assert presenter.default_result("test") is not first and len(calls) == 2
     presenter._default_values.pop("test", None)
+
+
+def test_every_visitor_gets_the_default_result_whole(monkeypatch):
+    """Gradio consumes the gr.update dicts a handler returns (it pops their "value"): the default
+    result, shared by every visitor, must reach the second one with its values too (the slider's
+    panel pickers came up blank for every page after the first)."""
+    import asyncio
+
+    import gradio as gr
+
+    monkeypatch.delitem(presenter._default_values, "test_whole", raising=False)
+    with gr.Blocks() as demo:
+        pick = gr.Dropdown([], label="pick")
+        text = gr.Textbox()
+        presenter.register_default("test_whole", lambda: (gr.update(choices=["a", "b"], value="b"), "t"),
+                                   [pick, text])  # fmt: skip
+    load = next(f for f in demo.fns.values() if f.name == "load")
+    for _visitor in range(2):
+        sent = asyncio.run(demo.postprocess_data(load, load.fn(), None))
+        assert sent[0]["value"] == "b" and [c[0] for c in sent[0]["choices"]] == ["a", "b"], sent
+        assert sent[1] == "t"
+    assert presenter._default_values["test_whole"][0] == {"choices": ["a", "b"], "value": "b", "__type__": "update"}
+    presenter._default_values.pop("test_whole", None)
+    presenter._default_fns.pop("test_whole", None)
 
 
 class _Req:
@@ -134,3 +164,46 @@ def test_perception_distortion_uses_lpips_only_when_measured():
         v["lpips"] = 0.2
     assert perceptual_measure(result) == "lpips"
     assert "LPIPS" in superres_perception_distortion(result).layout.yaxis.title.text
+
+
+def test_dashboard_charts_start_their_title_inside_and_long_bar_labels_go_sideways():
+    """Every chart as the Evaluation tab draws it: a multi-line title anchored at the chart's very top
+    with a pixel padding (it was cut off ~9 px above the chart), the margin and height grown by as
+    much; a bar chart whose category labels cannot stand under its columns drawn sideways."""
+    import plotly.graph_objects as go
+
+    from demos import evaluation
+    from eval.plot_style import layout
+
+    result = {"date": "2026-12-01", "methods": {}}
+    short = lambda _r: layout(go.Figure(go.Bar(x=["a", "b"], y=[1, 2])), "A title", result, yaxis_title="y")  # noqa: E731
+    before = short(result)
+    fig = evaluation.chart(short, result)
+    assert fig.layout.title.y == 1 and fig.layout.title.pad.t == evaluation.TITLE_PAD_PX
+    assert fig.layout.margin.t == before.layout.margin.t + evaluation.TITLE_SHIFT_PX
+    assert fig.layout.height == before.layout.height + evaluation.TITLE_SHIFT_PX
+    assert fig.data[0].orientation != "h" and not (fig.layout.meta or {}).get("wide")
+
+    names = ["a model with a long name (random weights: the architecture's speed, not the downloaded weights')",
+             "another model (embedded)", "a third (embedded): plain forward, before #21"]  # fmt: skip
+
+    def long(_r):
+        f = go.Figure()
+        for k in range(3):
+            f.add_bar(x=names, y=[10.0 * (k + 1), 5.0, 1.0], name=f"size {k}", text=["t"] * 3, textposition="outside")
+        return layout(f, "Speed", result, yaxis_title="% of peak", barmode="group")
+
+    fig = evaluation.chart(long, result)
+    assert all(t.orientation == "h" and list(t.y) == names for t in fig.data)
+    assert list(fig.data[2].x) == [30.0, 5.0, 1.0] and fig.layout.xaxis.range[1] > 30  # room for the bar text
+    assert fig.layout.xaxis.title.text == "% of peak" and fig.layout.yaxis.autorange == "reversed"
+    ticks = [t.split("<br>") for t in fig.layout.yaxis.ticktext]
+    assert len(ticks[0]) == 2 and all(len(line) <= evaluation.SIDEWAYS_LABEL_CHARS for t in ticks for line in t)
+    assert fig.layout.meta["wide"] and fig.layout.height >= long(result).layout.height + evaluation.TITLE_SHIFT_PX
+    # the committed speed results: 27 models' bars, sideways; every other committed chart upright
+    results = evaluation.load_results()
+    from eval.tasks import figures
+
+    wide = {(task, make.__name__) for task in results for make in figures(task)
+            if (evaluation.chart(make, results[task]).layout.meta or {}).get("wide")}  # fmt: skip
+    assert wide <= {("speed", "speed_fraction_of_peak")}
