@@ -73,8 +73,7 @@ def _inpainting(model) -> tuple[np.ndarray, str]:
         fills.append(inpaint(GATED, photo, mask, seed=0, model=model).image)
     row = lambda images: np.concatenate(images, 1)  # noqa: E731
     return np.concatenate([row(holes), row(fills)], 0), (
-        f"4 held-out photos at {side} px (astronaut, coffee, chelsea, china) with evaluation masks of "
-        "10-20, 20-30, 30-40 and 40-50%: the hole (grey), then the fill (seed 0)")
+        f"held-out {', '.join(names)} at {side} px, masks 10-20 to 40-50%: hole (grey), fill (seed 0)")
 
 
 SAMPLERS = {"dcgan-faces": _dcgan, "acgan-fashion": _acgan, "pix2pix-day-night": _translation,
