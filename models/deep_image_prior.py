@@ -20,9 +20,9 @@ logger = logging.getLogger(__name__)
 DIP_ITERATIONS = 600
 # The fill returned (and previewed) is an exponential moving average of the network's outputs over
 # the iterations, not the last output: each step's output is made from freshly perturbed noise and
-# jitters in the hole. Measured on the evaluation's five Deep Image Prior cases at 128 px
-# (scratch run, 2026-12-01): averaging (0.9) with 600 iterations beat Telea in PSNR in 4 of 5 and
-# in SSIM in 3 of 5, where the last output after 300 iterations did in 4 and 2.
+# jitters in the hole. On the evaluation's five Deep Image Prior cases at 128 px (`dip_vs_telea`
+# in eval/results/inpainting.json, 2026-12-01), averaging (0.9) with 600 iterations beats Telea in
+# PSNR and in SSIM in 4 of 5; the last output after 300 iterations did in 4 and 2.
 DIP_AVERAGE = 0.9
 
 
