@@ -43,8 +43,10 @@ def build_app():
         presenter.build_toolbar()
         with gr.Tabs():
             for tab in tabs():
-                with gr.Tab(tab.TITLE):
-                    tab.build_tab()
+                with gr.Tab(tab.TITLE) as page:
+                    built = tab.build_tab()
+                if hasattr(tab, "refresh_on_select"):  # a tab showing server state re-reads it when opened
+                    tab.refresh_on_select(page, built)
         demo.unload(presenter.forget_session)
     return demo
 

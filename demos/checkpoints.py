@@ -69,7 +69,7 @@ def recheck() -> tuple[pd.DataFrame, str]:
                            if n else "No fallback to retry.")  # fmt: skip
 
 
-def build_tab() -> None:
+def build_tab() -> gr.Dataframe:
     gr.Markdown(
         "Every model the app knows. Hub entries list their sources (mirrors) in the order they are "
         "tried; the row shows which one served, the full commit and the sha256 of the file read. "
@@ -85,3 +85,11 @@ def build_tab() -> None:
     status = gr.Markdown()
     refresh.click(health_rows, None, table, api_name="checkpoint_health", concurrency_limit=4)
     retry.click(recheck, None, [table, status], api_name="recheck_hub", concurrency_limit=1)
+    return table
+
+
+def refresh_on_select(page: gr.Tab, table: gr.Dataframe) -> None:
+    """Re-read the table whenever the tab is opened: the page's first copy is made when it loads,
+    before the other tabs' default results have loaded their models (it said "not loaded yet" for
+    models already in use until Refresh was pressed)."""
+    page.select(health_rows, None, table, api_name=False, concurrency_limit=4, show_progress="hidden")

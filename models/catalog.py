@@ -317,6 +317,8 @@ register(CatalogEntry(
     hub=HubCheckpoint(repo_id="huggan/pix2pix-night2day", revision="150e94d5ccdecfb61a98bceee3962c981d175d2e",
                       filename="pytorch_model.bin", format="torch",
                       config={"ngf": 64, "depth": 8, "max_mult": 8, "dropout": 0.5},
+                      keys_from="huggingface/community-events huggan/pytorch/pix2pix/modeling_pix2pix.py @ "
+                                "33a0ed27fda03e0984bce4baf2e7adca399f6406 (GeneratorUNet)",
                       license="MIT (model card)", citation="Isola et al. 2017; huggingface/community-events (HugGAN)"),
     description="HugGAN's pix2pix U-Net (54 M parameters) trained on huggan/night2day photos; night → day only, 256 px.",
 ))  # fmt: skip
@@ -326,6 +328,8 @@ register(CatalogEntry(
     hub=HubCheckpoint(repo_id="tmabraham/horse2zebra_cyclegan", revision="a97667461b0f57d35692c6210dd747e7e90fa056",
                       filename="pytorch_model.bin", format="torch",
                       config={"n_features": 64, "n_blocks": 9, "disc_layers": 3, "discriminators": True, "image_size": 256},
+                      keys_from="tmabraham/UPIT upit/models/cyclegan.py @ 111191140d54b069a5c42f74ea32ec9a7156f991 "
+                                "(CycleGAN: G_A, G_B, D_A, D_B)",
                       license="not stated on the model repo (UPIT code: Apache-2.0)", citation="Zhu et al. 2017; tmabraham/UPIT"),
     description="UPIT's CycleGAN (G_A, G_B, D_A, D_B; 28 M parameters) for horse2zebra: another task, shown as such.",
 ))  # fmt: skip

@@ -37,3 +37,18 @@ def test_tab_builds():
 
     with gr.Blocks():
         checkpoints.build_tab()
+
+
+def test_opening_the_tab_rereads_the_table():
+    """The app wires the Checkpoints tab's select event to health_rows, so a visitor who opens it
+    after the default results have loaded their models sees them loaded (not the page-load copy)."""
+    import gradio as gr
+
+    import app
+
+    demo = app.build_app()
+    page = next(b for b in demo.blocks.values() if isinstance(b, gr.Tab) and b.label == checkpoints.TITLE)
+    on_select = [f for f in demo.fns.values() if (page._id, "select") in f.targets]
+    assert len(on_select) == 1 and on_select[0].fn is checkpoints.health_rows
+    (table,) = on_select[0].outputs
+    assert isinstance(table, gr.Dataframe) and table.label == "Checkpoint health"

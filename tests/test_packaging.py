@@ -26,3 +26,20 @@ def test_embedded_checkpoints_are_small_safetensors_with_cards():
         assert (d / "model.safetensors").stat().st_size < 10 * 2**20, d.name
         assert (d / "config.json").is_file() and (d / "README.md").is_file(), d.name
         assert not list(d.glob("*.pt*")) and not list(d.glob("*.bin")), d.name
+
+
+def test_readme_checkpoint_table_lists_every_hub_source():
+    """The README's table of Hub entries (sources, where their parameter names were checked, what
+    could not be checked offline) names every source the catalog tries and the upstream file of
+    every documented key mapping, so a new entry cannot go undocumented."""
+    from models.catalog import CATALOG
+
+    section = (ROOT / "README.md").read_text().split("## Checkpoints", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ")]
+    for entry in CATALOG.values():
+        for source in entry.sources:
+            row = next((r for r in rows if source.repo_id in r), None)
+            assert row is not None, f"{entry.name}: {source.repo_id} is not in the README's checkpoint table"
+            if source.keys_from:
+                upstream_file = source.keys_from.split(" @ ")[0].split()[-1]
+                assert upstream_file in row.replace("`", ""), f"{entry.name}: {upstream_file} not in its row"
