@@ -38,7 +38,10 @@ def compose_comparison(panels: list[Panel], *, height: int = 384, footer: str = 
         new_w = max(1, round(w * height / h))
         resized.append(Image.fromarray(p.image).resize((new_w, height), Image.Resampling.NEAREST))
     width = sum(im.width for im in resized) + gap * (len(resized) + 1)
-    foot_h = 26 if footer else 0
+    # the footer wraps to the sheet's width (drawn on one line, it ran off narrow sheets)
+    foot_lines = _wrap(ImageDraw.Draw(Image.new("RGB", (1, 1))), footer, foot_font, width - 2 * gap) if footer else []
+    foot_line_h = 18
+    foot_h = 8 + foot_line_h * len(foot_lines) if foot_lines else 0
     canvas = Image.new("RGB", (width, top_h + height + cap_h + foot_h + gap), "white")
     draw = ImageDraw.Draw(canvas)
     x = gap
@@ -48,12 +51,18 @@ def compose_comparison(panels: list[Panel], *, height: int = 384, footer: str = 
         if p.caption:
             _centered(draw, p.caption, x, im.width, top_h + height + 5, cap_font)
         x += im.width + gap
-    if footer:
-        draw.text((gap, top_h + height + cap_h + 4), footer, fill=(90, 90, 90), font=foot_font)
+    for i, line in enumerate(foot_lines):
+        draw.text((gap, top_h + height + cap_h + 4 + i * foot_line_h), line, fill=(90, 90, 90), font=foot_font)
     return canvas
 
 
-def _centered(draw: ImageDraw.ImageDraw, text: str, x: int, width: int, y: int, font) -> None:
+def _centered(draw: ImageDraw.ImageDraw, text: str, x: int, width: int, y: int, font, min_size: int = 13) -> None:
+    """`text` centred over a panel: in a smaller size (down to min_size px) where it does not fit, and
+    only then cut with an ellipsis."""
+    size = getattr(font, "size", None)
+    while size and size > min_size and draw.textlength(text, font=font) > width:
+        size -= 1
+        font = font.font_variant(size=size)
     if draw.textlength(text, font=font) > width:
         while len(text) > 1 and draw.textlength(text + "…", font=font) > width:
             text = text[:-1]

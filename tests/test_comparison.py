@@ -27,3 +27,15 @@ def test_region_of_largest_difference_finds_the_changed_patch():
     top, left = region_of_largest_difference(a, b, 16)
     assert (top, left) == (70, 20)
     assert region_of_largest_difference(a, b, 500) == (0, 0)  # window larger than the image
+
+
+def test_a_long_footer_wraps_inside_a_narrow_sheet():
+    """The style-transfer sheet's footer was one line that ran off its right edge."""
+    panel = Panel(np.zeros((64, 64, 3), np.uint8), "A")
+    footer = "Style transfer: z = S(x), rendered with other captions · " * 4
+    short = compose_comparison([panel, panel], height=64, footer="one line")
+    long = compose_comparison([panel, panel], height=64, footer=footer.strip())
+    assert long.size[0] == short.size[0] and long.size[1] >= short.size[1] + 3 * 18
+    below_panels = np.asarray(long)[34 + 64 + 30 :]
+    ink = (below_panels < 200).any(axis=(0, 2))  # columns with footer text
+    assert ink.any() and not ink[-12:].any()  # text, and none in the right-hand gap
