@@ -89,7 +89,8 @@ def sheet(name: str, before: Path, after: Path) -> Image.Image:
         with torch.inference_mode():
             image, what = SAMPLERS[name](model)
         meta = read_meta(folder)
-        run = f"trained {meta.get('date', '?')}, {meta.get('steps', '?')} steps" if meta else folder.name
+        warm = "warm start + " if (meta or {}).get("config", {}).get("init") else ""  # steps of this run only
+        run = f"trained {meta.get('date', '?')}, {warm}{meta.get('steps', '?')} steps" if meta else folder.name
         rows.append(compose_comparison([Panel(image, f"{entry.title}: {label}", run)],
                                        height=image.shape[0] * (2 if image.shape[0] <= 160 else 1), footer=what))
     return stack_vertical(rows)
