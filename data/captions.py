@@ -70,6 +70,11 @@ def heldout_words() -> set[str]:
 
 
 HELDOUT_WORDS = frozenset(heldout_words())
+# Captions the training previews and the before/after sheet draw (the 7th a held-out phrasing, the
+# last a colour-shape pair held out of training).
+PREVIEW_CAPTIONS = ("a red ball", "two blue cubes", "three green cones", "a yellow ball and a purple cube",
+                    "four orange balls", "a large green cube near the camera", "we can see a pair of violet orbs",
+                    "a red cone")  # fmt: skip
 
 
 class _Words:

@@ -4,8 +4,10 @@
 
 `--after` defaults to the embedded checkpoint (models/weights/<name>); the sheet goes to
 eval/results/before_after/<name>.png. Samples come from fixed seeds, so the two rows show the same z
-(DCGAN), the same (z, class) (AC-GAN), the same held-out scenes (pix2pix, CycleGAN) or the same
-held-out photos and masks (inpainting).
+(DCGAN), the same (z, class) (AC-GAN), the same held-out scenes (pix2pix, CycleGAN), the same
+held-out photos and masks (inpainting) or the same captions and seeds (GAN-INT-CLS: each checkpoint
+with the text encoder its config names, so a `--before` copy trained on an earlier scene CLIP names
+that CLIP's folder).
 """
 
 from __future__ import annotations
@@ -76,8 +78,21 @@ def _inpainting(model) -> tuple[np.ndarray, str]:
         f"held-out {', '.join(names)} at {side} px, masks 10-20 to 40-50%: hole (grey), fill (seed 0)")
 
 
+def _gan_int_cls(model) -> tuple[np.ndarray, str]:
+    from data.captions import PREVIEW_CAPTIONS
+    from models.text2image import generate_images, text_encoder_for
+
+    encoder = text_encoder_for(model)  # the one its config names: a catalog name or a checkpoint folder
+    seeds = list(range(8))
+    rows = [_grid(generate_images(model, encoder, [c], seeds), len(seeds)) for c in PREVIEW_CAPTIONS]
+    return np.concatenate(rows, 0), (f"rows: {' · '.join(PREVIEW_CAPTIONS[:6])} · {PREVIEW_CAPTIONS[6]} (held-out "
+                                     f"phrasing) · {PREVIEW_CAPTIONS[7]} (held-out pair); columns: seeds 0-7; "
+                                     "each with the text encoder its config names")  # fmt: skip
+
+
 SAMPLERS = {"dcgan-faces": _dcgan, "acgan-fashion": _acgan, "pix2pix-day-night": _translation,
-            "cyclegan-day-night": _translation, "inpainting-gated": _inpainting}  # fmt: skip
+            "cyclegan-day-night": _translation, "inpainting-gated": _inpainting,
+            "gan-int-cls-scenes": _gan_int_cls}  # fmt: skip
 
 
 def sheet(name: str, before: Path, after: Path) -> Image.Image:

@@ -26,7 +26,7 @@ import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
-from models.layers import dcgan_init, down_block, up_block, upsample_conv
+from models.layers import MinibatchStd, dcgan_init, down_block, up_block, upsample_conv
 from models.tensors import from_signed_tensor
 
 logger = logging.getLogger(__name__)
@@ -65,16 +65,19 @@ class DCGANDiscriminator(nn.Module):
     """image (B, channels, 64, 64) in [-1, 1] -> real/fake logit (B,).
 
     norm="batch" is the paper's discriminator; "spectral" puts spectral normalisation on every
-    convolution instead of batch norm (SN-GAN, Miyato et al. 2018)."""
+    convolution instead of batch norm (SN-GAN, Miyato et al. 2018). minibatch_std appends the
+    batch's feature deviation as one more 4x4 channel before the last convolution (Karras et al.
+    2018), against a generator that drops a mode (here: faces with glasses)."""
 
-    def __init__(self, width: int = 32, channels: int = 3, norm: str = "batch") -> None:
+    def __init__(self, width: int = 32, channels: int = 3, norm: str = "batch", minibatch_std: bool = False) -> None:
         super().__init__()
-        last = nn.Conv2d(width * 8, 1, 4, 1, 0)
+        last = nn.Conv2d(width * 8 + int(minibatch_std), 1, 4, 1, 0)
         self.net = nn.Sequential(
             *down_block(channels, width, norm="spectral" if norm == "spectral" else False),  # 32
             *down_block(width, width * 2, norm),  # 16
             *down_block(width * 2, width * 4, norm),  # 8
             *down_block(width * 4, width * 8, norm),  # 4
+            *([MinibatchStd()] if minibatch_std else []),
             nn.utils.spectral_norm(last) if norm == "spectral" else last,
         )
         dcgan_init(self)

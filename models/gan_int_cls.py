@@ -25,7 +25,7 @@ from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
 from models.dcgan import MAX_SEED
-from models.layers import dcgan_init, down_block, up_block
+from models.layers import MinibatchStd, dcgan_init, down_block, up_block
 from models.tensors import from_signed_tensor
 
 HUB_TAGS = ["gan-int-cls", "text-to-image", "gan-gallery"]
@@ -66,15 +66,6 @@ class TextConditionedGenerator(nn.Module):
 
 def _sn_down(cin: int, cout: int) -> list[nn.Module]:
     return [nn.utils.spectral_norm(nn.Conv2d(cin, cout, 4, 2, 1)), nn.LeakyReLU(0.2, True)]
-
-
-class MinibatchStd(nn.Module):
-    """Appends the batch's mean feature standard deviation as one channel (Karras et al. 2018), so
-    D can see a batch of identical samples, and G is pushed away from collapsing onto one."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        std = x.std(0, unbiased=False).mean().expand(x.shape[0], 1, x.shape[2], x.shape[3])
-        return torch.cat([x, std], 1)
 
 
 class MatchingAwareDiscriminator(nn.Module):

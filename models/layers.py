@@ -54,6 +54,15 @@ def down_block(cin: int, cout: int, norm: bool | str = True) -> list[nn.Module]:
     return [*layers, nn.LeakyReLU(0.2, True)]
 
 
+class MinibatchStd(nn.Module):
+    """Appends the batch's mean feature standard deviation as one channel (Karras et al. 2018), so
+    D can see a batch of identical samples, and G is pushed away from collapsing onto one."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        std = x.std(0, unbiased=False).mean().expand(x.shape[0], 1, x.shape[2], x.shape[3])
+        return torch.cat([x, std], 1)
+
+
 def conv_pool_block(cin: int, cout: int) -> list[nn.Module]:
     """3x3 convolution, batch norm, ReLU, 2x2 max pool: the classifiers' step."""
     return [nn.Conv2d(cin, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True),

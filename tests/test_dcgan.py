@@ -177,6 +177,21 @@ def test_resize_generator_and_spectral_discriminator_shapes():
         DCGANGenerator(width=4, upsample="pixelshuffle")
 
 
+def test_minibatch_std_lets_the_discriminator_see_the_rest_of_the_batch():
+    """With the minibatch-deviation channel, a sample's logit depends on the batch it comes in (a
+    collapsed batch reads differently from a varied one); without it (spectral norm, no batch norm)
+    each logit depends on its own image only."""
+    torch.manual_seed(0)
+    x = torch.rand(4, 3, 64, 64) * 2 - 1
+    collapsed = x[:1].expand(4, -1, -1, -1)
+    for mbstd in (False, True):
+        d = DCGANDiscriminator(width=4, norm="spectral", minibatch_std=mbstd).eval()
+        with torch.no_grad():
+            varied, same = d(x)[0], d(collapsed)[0]
+        assert d(x).shape == (4,)
+        assert torch.allclose(varied, same) is (not mbstd)
+
+
 def test_before_after_sheet_shows_both_checkpoints_on_the_same_seeds(tmp_path):
     from eval.before_after import sheet
 

@@ -379,6 +379,29 @@ def test_text_encoder_rule(tiny_clip, tmp_path):
         text_encoder_for(wide)
 
 
+def test_before_after_sheet_of_gan_int_cls_uses_each_checkpoints_own_encoder(tiny_clip, tmp_path):
+    """The sheet renders the preview captions through each checkpoint with the encoder its config
+    names: two checkpoints on two encoders differ, and the same pair draws the same sheet again."""
+    from eval.before_after import sheet
+
+    for name, seed in (("clip-a", 0), ("clip-b", 1)):
+        torch.manual_seed(seed)
+        SceneCLIP(text_dim=384, embed_dim=32, text_hidden=32, vision=small_vision_config(32, 1),
+                  reference_scenes=3, reference_captions=12).eval().save_pretrained(tmp_path / name)  # fmt: skip
+    weights = None
+    for name in ("a", "b"):  # the same generator weights, each on its own encoder
+        torch.manual_seed(2)
+        gan = GanIntCls(z_dim=16, text_dim=32, compressed=16, width=8, style_width=8,
+                        text_encoder=str(tmp_path / f"clip-{name}")).eval()  # fmt: skip
+        weights = weights or gan.state_dict()
+        gan.load_state_dict(weights)
+        gan.save_pretrained(tmp_path / f"gan-{name}")
+    same = np.asarray(sheet("gan-int-cls-scenes", tmp_path / "gan-a", tmp_path / "gan-a"))
+    different = np.asarray(sheet("gan-int-cls-scenes", tmp_path / "gan-a", tmp_path / "gan-b"))
+    assert different.shape == same.shape and not np.array_equal(different, same)
+    assert np.array_equal(same, np.asarray(sheet("gan-int-cls-scenes", tmp_path / "gan-a", tmp_path / "gan-a")))
+
+
 def test_generate_images_one_caption_or_one_per_seed(tiny_gan, tiny_clip):
     from models.text2image import generate_images
 

@@ -89,6 +89,10 @@ class DCGANConfig(GANConfig):
                          choices=D_NORMS)
     upsample: str = option("deconv", "generator upsampling: the paper's transposed convolutions, or "
                            "nearest x2 + 3x3 convolution (no checkerboard)", choices=UPSAMPLING)
+    minibatch_std: bool = option(False, "append the batch's feature deviation to D's last layer (Karras et al. "
+                                 "2018), so a generator that drops a mode is seen")
+    d_lr: float = option(0.0, "D's learning rate when it should differ from G's (two time-scale, Heusel et al. "
+                         "2017); 0: --lr", min=0)
 
 
 @dataclass
@@ -156,11 +160,11 @@ def g_adversarial(fake: torch.Tensor, loss: str) -> torch.Tensor:
     return -fake.mean() if loss == "hinge" else bce(fake, 1.0)
 
 
-def add_gan(run: Run, g: nn.Module, d: nn.Module) -> None:
+def add_gan(run: Run, g: nn.Module, d: nn.Module, d_lr: float = 0.0) -> None:
     cfg = run.cfg
-    kw = {"lr": cfg.lr, "betas": (cfg.beta1, 0.999), "schedule": cfg.schedule}
-    run.add("g", g.to(memory_format=torch.channels_last), ema_decay=cfg.ema_decay, **kw)
-    run.add("d", d.to(memory_format=torch.channels_last), **kw)
+    kw = {"betas": (cfg.beta1, 0.999), "schedule": cfg.schedule}
+    run.add("g", g.to(memory_format=torch.channels_last), ema_decay=cfg.ema_decay, lr=cfg.lr, **kw)
+    run.add("d", d.to(memory_format=torch.channels_last), lr=d_lr or cfg.lr, **kw)
 
 
 def export_ema(run: Run) -> nn.Module:
@@ -168,8 +172,9 @@ def export_ema(run: Run) -> nn.Module:
     return run.parts["g"].ema.module.to(memory_format=torch.contiguous_format).cpu()
 
 
-def gan_details(cfg: GANConfig) -> str:
-    return (f"Adam lr {cfg.lr:g} betas ({cfg.beta1:g}, 0.999), schedule {cfg.schedule}, D then G on each "
+def gan_details(cfg: GANConfig, d_lr: float = 0.0) -> str:
+    lr = f"G {cfg.lr:g}, D {d_lr:g} (two time-scale)" if d_lr and d_lr != cfg.lr else f"{cfg.lr:g}"
+    return (f"Adam lr {lr} betas ({cfg.beta1:g}, 0.999), schedule {cfg.schedule}, D then G on each "
             f"step, channels_last")  # fmt: skip
 
 
@@ -201,7 +206,8 @@ class DCGANRecipe(Recipe):
             self.data_desc = FACE_DATA.format(n=f"{cfg.batch} fresh", seed=f"drawn per step from "
                                               f"[{FRESH_FACE_SEEDS[0]:,}, 2^31)") + " (never the same renders twice)"
         g = DCGANGenerator(width=cfg.width, upsample=cfg.upsample)
-        add_gan(run, g, DCGANDiscriminator(width=cfg.width, norm=cfg.d_norm))
+        d = DCGANDiscriminator(width=cfg.width, norm=cfg.d_norm, minibatch_std=cfg.minibatch_std)
+        add_gan(run, g, d, d_lr=cfg.d_lr)
 
     def dataset(self, run: Run) -> StepBatches:
         images, n = self.images, run.cfg.batch
@@ -243,8 +249,9 @@ class DCGANRecipe(Recipe):
             "summary": f"DCGAN (Radford et al. 2016) generator, z in R^100 -> 64x64 RGB, width {cfg.width}, trained "
                        "here on procedural faces with known attributes (for measurable vector arithmetic).",
             "data": self.data_desc, "tags": ["dcgan", "gan-gallery"], "limitations": LIMITATIONS,
-            "details": f"width {cfg.width}, {LOSS_NAMES[cfg.loss]}, discriminator {D_NORM_NAMES[cfg.d_norm]}, "
-                       f"generator upsampling {UPSAMPLE_NAMES[cfg.upsample]}, {gan_details(cfg)}",
+            "details": f"width {cfg.width}, {LOSS_NAMES[cfg.loss]}, discriminator {D_NORM_NAMES[cfg.d_norm]}"
+                       + (" and a minibatch standard-deviation channel (Karras et al. 2018)" if cfg.minibatch_std else "")
+                       + f", generator upsampling {UPSAMPLE_NAMES[cfg.upsample]}, {gan_details(cfg, cfg.d_lr)}",
         }  # fmt: skip
 
 

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from data.captions import HELDOUT_TEMPLATES, TRAIN_TEMPLATES
+from data.captions import HELDOUT_TEMPLATES, PREVIEW_CAPTIONS, TRAIN_TEMPLATES
 from data.text_scenes import TRAIN_SEED, train_scenes
 from models.gan_int_cls import GanIntCls, MatchingAwareDiscriminator, seeded_z
 from models.scene_clip import SceneCLIP
@@ -50,9 +50,6 @@ logger = logging.getLogger(__name__)
 LIMITATIONS = ("Trained on a 2-core CPU on procedural scenes: it draws only 1-4 coloured cubes, balls and cones on "
                "a grey plane; any other caption gets the nearest thing it knows.")  # fmt: skip
 INTERPOLATION_BETA = 0.5  # GAN-INT: beta * t1 + (1 - beta) * t2, as in the paper
-PREVIEW_CAPTIONS = ("a red ball", "two blue cubes", "three green cones", "a yellow ball and a purple cube",
-                    "four orange balls", "a large green cube near the camera", "we can see a pair of violet orbs",
-                    "a red cone")  # fmt: skip  (the 7th: a held-out phrasing; the last: a held-out combination)
 
 
 @dataclass

@@ -122,6 +122,7 @@ def clip_r_precisions(clip: SceneCLIP, n: int) -> dict[str, float]:
 class SceneClipRecipe(Recipe):
     method, model_name, config = "scene-clip", "scene-clip", SceneClipConfig
     description = __doc__
+    init_part = "clip"
 
     def setup(self, run: Run) -> None:
         cfg = run.cfg
