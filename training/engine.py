@@ -62,6 +62,7 @@ class Recipe:
     config: type[RunConfig] = RunConfig
     description: str = ""
     init_part: str = "g"  # the part --init warm-starts (the exported model's class loads the checkpoint)
+    init_keep: tuple[str, ...] = ()  # state-dict keys --init leaves as setup made them (data-derived buffers)
 
     def setup(self, run: Run) -> None:
         """Create the models with run.add(...)."""
@@ -333,7 +334,9 @@ class Run:
         module = self.unwrap(name)
         try:
             loaded = type(module).from_pretrained(Path(directory), strict=True)
-            module.load_state_dict(loaded.state_dict())
+            weights = loaded.state_dict()
+            weights.update({k: v for k, v in module.state_dict().items() if k in self.recipe.init_keep})
+            module.load_state_dict(weights)
         except (OSError, RuntimeError, ValueError, TypeError) as exc:
             raise ConfigError(f"--init {directory}: not a checkpoint of this {type(module).__name__} "
                               f"configuration ({str(exc).splitlines()[0][:200]})") from None

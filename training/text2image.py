@@ -123,6 +123,7 @@ class SceneClipRecipe(Recipe):
     method, model_name, config = "scene-clip", "scene-clip", SceneClipConfig
     description = __doc__
     init_part = "clip"
+    init_keep = ("reference",)  # the tower vectors of this run's own reference captions (setup stores them)
 
     def setup(self, run: Run) -> None:
         cfg = run.cfg
