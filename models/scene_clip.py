@@ -166,7 +166,8 @@ class SceneCLIP(nn.Module, _ClipScoring, PyTorchModelHubMixin, library_name="pyt
             return []
         from data.text_scenes import training_captions
 
-        texts = training_captions(self.reference_scenes)
+        per_scene = len(self.reference) // max(self.reference_scenes, 1)  # the caption pool of its training run
+        texts = training_captions(self.reference_scenes, per_scene)
         if len(texts) != len(self.reference):
             raise ValueError(f"{len(texts)} reference captions for {len(self.reference)} stored vectors")
         sims = (self.reference @ self.tower_vectors([caption])[0].to(self.reference)).tolist()

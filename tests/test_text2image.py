@@ -379,6 +379,20 @@ def test_text_encoder_rule(tiny_clip, tmp_path):
         text_encoder_for(wide)
 
 
+def test_nearest_training_captions_follow_the_checkpoints_caption_pool():
+    """A checkpoint trained on another number of captions per scene (here 2, not 4) names its own
+    reference captions: the nearest to one of them is itself, at cosine 1."""
+    from models.text_tower import MINILM, encode_captions, load_text_tower
+
+    tower = load_text_tower(MINILM)
+    texts = training_captions(3, 2)
+    clip = SceneCLIP(text_dim=384, embed_dim=32, text_hidden=32, vision=small_vision_config(32, 1),
+                     text_tower_sha256=tower.weights_sha256, reference_scenes=3, reference_captions=6).eval()  # fmt: skip
+    clip.reference.copy_(encode_captions(tower, texts))
+    (best, cosine), *_ = clip.nearest_training_captions(texts[3])
+    assert best == texts[3] and cosine > 0.999
+
+
 def test_before_after_sheet_of_gan_int_cls_uses_each_checkpoints_own_encoder(tiny_clip, tmp_path):
     """The sheet renders the preview captions through each checkpoint with the encoder its config
     names: two checkpoints on two encoders differ, and the same pair draws the same sheet again."""
