@@ -74,6 +74,8 @@ class GANConfig(RunConfig):
     schedule: str = option("constant", "learning-rate schedule over the run (the paper's: constant)",
                            choices=SCHEDULES)
     ema_decay: float = option(0.999, "decay of the generator's EMA copy, the exported weights", min=0, max=1)
+    d_lr: float = option(0.0, "D's learning rate when it should differ from G's (two time-scale, Heusel et al. "
+                         "2017); 0: --lr", min=0)
 
 
 @dataclass
@@ -91,8 +93,6 @@ class DCGANConfig(GANConfig):
                            "nearest x2 + 3x3 convolution (no checkerboard)", choices=UPSAMPLING)
     minibatch_std: bool = option(False, "append the batch's feature deviation to D's last layer (Karras et al. "
                                  "2018), so a generator that drops a mode is seen")
-    d_lr: float = option(0.0, "D's learning rate when it should differ from G's (two time-scale, Heusel et al. "
-                         "2017); 0: --lr", min=0)
 
 
 @dataclass
@@ -160,11 +160,11 @@ def g_adversarial(fake: torch.Tensor, loss: str) -> torch.Tensor:
     return -fake.mean() if loss == "hinge" else bce(fake, 1.0)
 
 
-def add_gan(run: Run, g: nn.Module, d: nn.Module, d_lr: float = 0.0) -> None:
+def add_gan(run: Run, g: nn.Module, d: nn.Module) -> None:
     cfg = run.cfg
     kw = {"betas": (cfg.beta1, 0.999), "schedule": cfg.schedule}
     run.add("g", g.to(memory_format=torch.channels_last), ema_decay=cfg.ema_decay, lr=cfg.lr, **kw)
-    run.add("d", d.to(memory_format=torch.channels_last), lr=d_lr or cfg.lr, **kw)
+    run.add("d", d.to(memory_format=torch.channels_last), lr=cfg.d_lr or cfg.lr, **kw)
 
 
 def export_ema(run: Run) -> nn.Module:
@@ -172,8 +172,8 @@ def export_ema(run: Run) -> nn.Module:
     return run.parts["g"].ema.module.to(memory_format=torch.contiguous_format).cpu()
 
 
-def gan_details(cfg: GANConfig, d_lr: float = 0.0) -> str:
-    lr = f"G {cfg.lr:g}, D {d_lr:g} (two time-scale)" if d_lr and d_lr != cfg.lr else f"{cfg.lr:g}"
+def gan_details(cfg: GANConfig) -> str:
+    lr = f"G {cfg.lr:g}, D {cfg.d_lr:g} (two time-scale)" if cfg.d_lr and cfg.d_lr != cfg.lr else f"{cfg.lr:g}"
     return (f"Adam lr {lr} betas ({cfg.beta1:g}, 0.999), schedule {cfg.schedule}, D then G on each "
             f"step, channels_last")  # fmt: skip
 
@@ -207,7 +207,7 @@ class DCGANRecipe(Recipe):
                                               f"[{FRESH_FACE_SEEDS[0]:,}, 2^31)") + " (never the same renders twice)"
         g = DCGANGenerator(width=cfg.width, upsample=cfg.upsample)
         d = DCGANDiscriminator(width=cfg.width, norm=cfg.d_norm, minibatch_std=cfg.minibatch_std)
-        add_gan(run, g, d, d_lr=cfg.d_lr)
+        add_gan(run, g, d)
 
     def dataset(self, run: Run) -> StepBatches:
         images, n = self.images, run.cfg.batch
@@ -251,7 +251,7 @@ class DCGANRecipe(Recipe):
             "data": self.data_desc, "tags": ["dcgan", "gan-gallery"], "limitations": LIMITATIONS,
             "details": f"width {cfg.width}, {LOSS_NAMES[cfg.loss]}, discriminator {D_NORM_NAMES[cfg.d_norm]}"
                        + (" and a minibatch standard-deviation channel (Karras et al. 2018)" if cfg.minibatch_std else "")
-                       + f", generator upsampling {UPSAMPLE_NAMES[cfg.upsample]}, {gan_details(cfg, cfg.d_lr)}",
+                       + f", generator upsampling {UPSAMPLE_NAMES[cfg.upsample]}, {gan_details(cfg)}",
         }  # fmt: skip
 
 
