@@ -242,6 +242,23 @@ def make_scenes(n: int, seed: int, split: str = "train", size: int = SIZE,
     return SceneSet(images, scenes)
 
 
+ATTRIBUTE_GROUPS = (("colours", tuple(COLOURS)), ("shapes", SHAPES),
+                    ("pairs", tuple(f"{c} {s}" for c in COLOURS for s in SHAPES)))  # fmt: skip
+
+
+def attribute_targets(scenes: list[Scene]) -> tuple[np.ndarray, np.ndarray]:
+    """What each scene's every caption says, as classification targets: (n,) int64 object count - 1,
+    and (n, 27) float32 multi-hot presence of each colour, shape and colour-shape pair (the
+    ATTRIBUTE_GROUPS in order)."""
+    column = {name: i for i, name in enumerate(n for _, names in ATTRIBUTE_GROUPS for n in names)}
+    count = np.array([sc.count - 1 for sc in scenes], np.int64)
+    multi = np.zeros((len(scenes), len(column)), np.float32)
+    for i, sc in enumerate(scenes):
+        for o in sc.objects:
+            multi[i, [column[o.colour], column[o.shape], column[f"{o.colour} {o.shape}"]]] = 1
+    return count, multi
+
+
 def training_captions(n_scenes: int, per_scene: int = 4, pool_seed: int = 7) -> list[str]:
     """The caption pool of the first n_scenes training scenes (scene by scene, per_scene each, the
     first one plain), exactly as training/text2image.caption_pool draws it for train_scenes, without

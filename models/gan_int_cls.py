@@ -74,9 +74,14 @@ class MatchingAwareDiscriminator(nn.Module):
     Reed et al.'s layout (convolutions to 4x4, the compressed text replicated there and joined
     depth-wise, a 1x1 then a 4x4 convolution), with spectral normalisation (Miyato et al. 2018)
     instead of batch norm and a minibatch-deviation channel: with batch norm the discriminator won
-    from the first steps here and the generator collapsed to one image per caption."""
+    from the first steps here and the generator collapsed to one image per caption.
 
-    def __init__(self, text_dim: int = 128, compressed: int = 128, width: int = 32) -> None:
+    `aux_outputs` > 0 adds an auxiliary classifier on the image features alone (before the text
+    joins them): a linear layer giving that many logits, the scene-attribute head of TAC-GAN (Dash
+    et al. 2017, AC-GAN's auxiliary classifier (Odena et al. 2017) for text conditioning); see
+    training/gan_int_cls.py for what it predicts."""
+
+    def __init__(self, text_dim: int = 128, compressed: int = 128, width: int = 32, aux_outputs: int = 0) -> None:
         super().__init__()
         self.text = TextCompressor(text_dim, compressed)
         self.features = nn.Sequential(
@@ -88,10 +93,27 @@ class MatchingAwareDiscriminator(nn.Module):
             nn.utils.spectral_norm(nn.Conv2d(width * 8, 1, 4)),
         )  # fmt: skip
 
-    def forward(self, image: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
-        f = self.features(image)
+        self.aux = nn.utils.spectral_norm(nn.Linear((width * 8 + 1) * 16, aux_outputs)) if aux_outputs else None
+
+    def judge(self, f: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+        """Image features (from `features`) and phi(t) -> logit (B,)."""
         t = self.text(text)[:, :, None, None].expand(-1, -1, f.shape[2], f.shape[3])
         return self.joint(torch.cat([f, t], 1)).flatten()
+
+    def forward(self, image: torch.Tensor, text: torch.Tensor, wrong: torch.Tensor | None = None,
+                classify: bool = False):  # fmt: skip
+        """The logit (B,) for (image, text); with `wrong` also the logit for (image, wrong) from the
+        same feature pass, and with `classify` the auxiliary head's logits (B, aux_outputs) last,
+        as a tuple. All through forward, so a distributed wrapper sees every use."""
+        f = self.features(image)
+        out = [self.judge(f, text)]
+        if wrong is not None:
+            out.append(self.judge(f, wrong))
+        if classify:
+            if self.aux is None:
+                raise ValueError("this discriminator has no auxiliary classifier (aux_outputs=0)")
+            out.append(self.aux(f.flatten(1)))
+        return out[0] if len(out) == 1 else tuple(out)
 
 
 class StyleEncoder(nn.Module):

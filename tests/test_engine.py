@@ -106,6 +106,28 @@ def test_resume_refuses_a_changed_run(photo_dir, tmp_path):
         run_recipe(SRResNetRecipe(), cfg, ["srresnet"])
 
 
+def test_resume_takes_a_state_saved_before_an_option_existed(photo_dir, tmp_path):
+    """A state saved by older code lacks the newer options: left at their defaults (what that run
+    did) it resumes; set to anything else it is refused by name."""
+    from training.engine import STATE_FILE
+
+    out = tmp_path / "r"
+    assert train_main(tiny_sr(photo_dir, out, "--steps", "4", "--stop-after", "2")) == 0
+    state = torch.load(out / STATE_FILE, weights_only=True)
+    del state["config"]["note"], state["config"]["grad_accum"]  # as if saved before these existed
+    torch.save(state, out / STATE_FILE)
+    with pytest.raises(ConfigError, match="differ from the saved run: grad_accum"):
+        from training.engine import run_recipe
+        from training.superres import SRResNetRecipe
+
+        cfg = parse_config(SRResNetConfig, tiny_sr(photo_dir, out, "--steps", "4", "--grad-accum", "2",
+                                                   "--resume", str(out))[1:])  # fmt: skip
+        run_recipe(SRResNetRecipe(), cfg, ["srresnet"])
+    assert train_main(tiny_sr(photo_dir, out, "--steps", "4", "--note", "resumed", "--resume", str(out))) == 0
+    assert len(read_log(out / "training_log.csv")) == 4
+    assert "resumed" in (out / "README.md").read_text()
+
+
 def test_srgan_vgg54_content_loss_with_a_stand_in(photo_dir, tmp_path, monkeypatch):
     """With VGG features available the SRGAN run uses the VGG content loss and says so (a tiny
     random conv stack stands in for ImageNet VGG19, which cannot be had offline)."""

@@ -30,6 +30,7 @@ from data.text_scenes import (
     NUMBERS,
     Scene,
     SceneObject,
+    attribute_targets,
     caption,
     heldout_caption,
     heldout_scenes,
@@ -49,7 +50,7 @@ from demos.text2image import (
     held_out_mentions,
 )
 from eval.comparison import read_provenance
-from models.gan_int_cls import GanIntCls, lerp_embeddings, seeded_z
+from models.gan_int_cls import GanIntCls, MatchingAwareDiscriminator, lerp_embeddings, seeded_z
 from models.gan_int_cls import render as render_gan
 from models.scene_clip import (
     CaptionError,
@@ -348,6 +349,46 @@ def test_lerp_embeddings_endpoints_are_exact():
         assert path.shape == (steps, 32)
         assert torch.equal(path[0], a) and torch.equal(path[-1], b)
     assert torch.allclose(lerp_embeddings(a, b, 3)[1], (a + b) / 2)
+
+
+def _obj(colour: str, shape: str, x: float) -> SceneObject:
+    return SceneObject(shape=shape, colour=colour, size="small", z=3.0, x=x)
+
+
+def test_attribute_targets_state_what_every_caption_of_the_scene_says():
+    two_red_balls_and_a_blue_cube = Scene((_obj("red", "ball", 10), _obj("red", "ball", 30), _obj("blue", "cube", 50)),
+                                          (120, 120, 120), (200, 210, 230))  # fmt: skip
+    one_green_cone = Scene((_obj("green", "cone", 32),), (120, 120, 120), (200, 210, 230))
+    count, multi = attribute_targets([two_red_balls_and_a_blue_cube, one_green_cone])
+    assert count.tolist() == [2, 0]  # objects - 1
+    colours, shapes, pairs = np.split(multi, [len(COLOURS), len(COLOURS) + 3], axis=1)
+    names = list(COLOURS)
+    assert [names[i] for i in np.flatnonzero(colours[0])] == ["red", "blue"]
+    assert [names[i] for i in np.flatnonzero(colours[1])] == ["green"]
+    assert shapes.tolist() == [[1, 1, 0], [0, 0, 1]]  # cube, ball, cone
+    assert pairs.sum(1).tolist() == [2, 1]  # red ball and blue cube; green cone
+    assert pairs[0, names.index("red") * 3 + 1] == 1 and pairs[1, names.index("green") * 3 + 2] == 1
+
+
+def test_auxiliary_loss_rewards_reading_the_scene():
+    from training.gan_int_cls import aux_loss
+
+    count, multi = attribute_targets(make_scenes(6, seed=3).scenes)
+    batch = {"count": torch.from_numpy(count), "attributes": torch.from_numpy(multi)}
+    onehot = torch.nn.functional.one_hot(batch["count"], MAX_OBJECTS).float()
+    right = torch.cat([onehot, batch["attributes"]], 1) * 20 - 10  # confident and right
+    assert aux_loss(right, batch).item() < 1e-3
+    assert aux_loss(-right, batch).item() > 20  # confident and wrong
+    assert 3 < aux_loss(torch.zeros_like(right), batch).item() < 4  # ln 4 + 3 ln 2 when undecided
+
+
+def test_matching_aware_discriminator_judges_two_captions_from_one_feature_pass():
+    d = MatchingAwareDiscriminator(text_dim=12, width=4, aux_outputs=7).eval()
+    x, t, wrong = torch.rand(3, 3, 64, 64), torch.randn(3, 12), torch.randn(3, 12)
+    right, other, aux = d(x, t, wrong, classify=True)
+    assert torch.allclose(right, d(x, t)) and torch.allclose(other, d(x, wrong)) and aux.shape == (3, 7)
+    with pytest.raises(ValueError, match="no auxiliary classifier"):
+        MatchingAwareDiscriminator(text_dim=12, width=4)(x, t, classify=True)
 
 
 def test_gan_save_and_load_round_trip(tiny_gan, tmp_path):

@@ -135,6 +135,7 @@ def test_scene_clip_then_gan_int_cls_smoke(tmp_path):
     assert rows[-1]["d"] < rows[0]["d"] - 0.05  # D learns to tell real from fake quickly
     gan = GanIntCls.from_pretrained(gan_dir, strict=True)
     assert gan.text_encoder == str(clip_dir) and gan.text_dim == clip.embed_dim
+    assert "TAC-GAN" not in (gan_dir / "README.md").read_text() and "d_aux" not in rows[0]
     exported, ema = gan.state_dict(), ema_weights(gan_dir)
     generator = [k for k in ema if k.startswith("generator.")]
     assert generator and all(torch.equal(exported[k], ema[k]) for k in generator)
@@ -144,6 +145,17 @@ def test_scene_clip_then_gan_int_cls_smoke(tmp_path):
     assert "--steps 12" in card and "Seed: 0" in card and "matching-aware" in card and "style encoder" in card
     assert "Weights: EMA of the generator's weights (decay 0.995)" in card and "for 20 steps" in card
     assert (gan_dir / "samples.png").is_file()
+
+    # TAC-GAN's auxiliary classifier, warm-started from that GAN: D learns the scene attributes of
+    # real renders (its loss falls), G is asked for them, and the card says so
+    aux_dir = tmp_path / "gan-aux"
+    assert train_main(["gan-int-cls", *common, "--steps", "12", "--batch", "8", "--width", "8", "--lr", "2e-3",
+                       "--log-every", "3", "--style-steps", "2", "--preview-every", "0", "--clip", str(clip_dir),
+                       "--aux-weight", "0.5", "--init", str(gan_dir), "--out", str(aux_dir)]) == 0  # fmt: skip
+    rows = read_log(aux_dir / "training_log.csv")
+    assert rows[-1]["d_aux"] < rows[0]["d_aux"] - 0.1 and all(np.isfinite(r["g_aux"]) for r in rows)
+    assert "TAC-GAN auxiliary classifier" in (aux_dir / "README.md").read_text()
+    assert "with weight 0.5" in (aux_dir / "README.md").read_text()
 
 
 @pytest.mark.parametrize(

@@ -264,6 +264,21 @@ def test_pix2pix_trains_and_exports_its_ema_generators(tmp_path):
     assert (out / "samples.png").exists()
 
 
+def test_pix2pix_dropout_and_l1_weight_are_options_the_card_and_config_record(tmp_path):
+    out = tmp_path / "p2p"
+    argv = _run(["pix2pix", "--steps", "2", "--depth", "5", "--dropout", "0", "--l1-weight", "50", *SCENES, "--log-every", "1", *FAST,
+                 "--out", str(out)])  # fmt: skip
+    card = _card(out, argv, ema=True)
+    assert "dropout 0)" in card and "+ 50 x L1" in card
+    model = Pix2PixPair.from_pretrained(out, strict=True).train()  # training mode: dropout would act here
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        assert torch.equal(model.day_to_night(x), model.day_to_night(x))
+    with_dropout = Pix2PixPair(ngf=4, depth=5, dropout=0.5).train()
+    with torch.no_grad():
+        assert not torch.equal(with_dropout.day_to_night(x), with_dropout.day_to_night(x))
+
+
 def test_cyclegan_trains_and_exports_its_ema_generators(tmp_path):
     out = tmp_path / "cyc"
     argv = _run(["cyclegan", "--steps", "8", "--blocks", "1", "--pool", "3", *SCENES, "--log-every", "4", *FAST,
@@ -317,6 +332,7 @@ def test_scene_classifier_trains_and_reports_accuracy(tmp_path):
     (["dcgan-directions", "--samples", "5"], "--samples must be at least 20"),
     (["dcgan-directions", "--steps", "5"], "unknown option(s) --steps"),
     (["pix2pix", "--size", "96"], "--size must be a multiple of 2**--depth = 128"),
+    (["pix2pix", "--dropout", "1"], "--dropout must be at most 0.9"),
     (["cyclegan", "--ema-decay", "1.5"], "--ema-decay must be at most 1"),
     (["cyclegan", "--size", "34"], "--size must be a multiple of 4"),
     (["scene-classifier", "--test-scenes", "0"], "--test-scenes must be at least 1"),

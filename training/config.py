@@ -50,6 +50,7 @@ class RunConfig:
     grad_accum: int = option(1, "micro-batches accumulated per optimizer step", min=1)
     workers: int = option(0, "DataLoader worker processes making batches (0: in the training process)", min=0)
     threads: int = option(0, "torch CPU threads per process (0: the cores divided by the processes)", min=0)
+    note: str = option("", "a sentence for the card about this run's machine (e.g. other runs sharing its cores)")
 
     def validate(self) -> None:
         """Cross-field checks (a method overrides and calls super().validate())."""

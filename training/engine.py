@@ -359,12 +359,15 @@ class Run:
         state = torch.load(path, map_location="cpu", weights_only=True)
         if state["method"] != self.recipe.method:
             raise ConfigError(f"--resume {directory}: that run trained {state['method']!r}, not {self.recipe.method!r}")
-        ignored = {"steps", "max_minutes", "stop_after", "resume", "init", "out", "save_every_minutes", "workers", "threads"}
+        ignored = {"steps", "max_minutes", "stop_after", "resume", "init", "out", "save_every_minutes", "workers",
+                   "threads", "note"}  # fmt: skip
+        # An option the saved run did not have yet ran as its default then.
+        saved, defaults = state["config"], config_dict(type(self.cfg)())
         changed = sorted(k for k, v in config_dict(self.cfg).items()
-                         if k not in ignored and state["config"].get(k) != v)  # fmt: skip
+                         if k not in ignored and saved.get(k, defaults[k]) != v)  # fmt: skip
         if changed:
             raise ConfigError(f"--resume {directory}: these options differ from the saved run: {', '.join(changed)} "
-                              "(only --steps, --max-minutes, --out, --workers and --threads may change)")  # fmt: skip
+                              "(only --steps, --max-minutes, --out, --workers, --threads and --note may change)")  # fmt: skip
         for name, saved in state["parts"].items():
             part = self.parts[name]
             self.unwrap(name).load_state_dict(saved["module"], strict=True)
@@ -515,8 +518,8 @@ def finish(run: Run) -> dict:
         "date": datetime.date.today().isoformat(), "parameters": sum(p.numel() for p in model.parameters()),
         "tags": info["tags"], "config": config_dict(cfg),
         "curves": f"`{curves}`" if curves else "none logged",
-        "limitations": (info.get("limitations", "") + (" Stopped by its time budget before the requested "
-                                                        "steps." if stopped else "")).strip(),
+        "limitations": " ".join(x for x in (info.get("limitations", ""), cfg.note, "Stopped by its time budget before "
+                                            "the requested steps." if stopped else "") if x),
         "steps_per_second": round(run.step / run.elapsed, 3) if run.elapsed else None,
     }  # fmt: skip
     meta.update({k: v for k, v in info.items() if k not in meta})

@@ -10,6 +10,12 @@ D's 4x4 feature map; the matching-aware D (GAN-CLS) scores (real, right text) as
 (real, wrong text) and (fake, right text) as fake, the latter two each with weight 1/2; GAN-INT
 adds generator terms on interpolated embeddings beta*t1 + (1-beta)*t2 of two captions in the batch
 (beta = 0.5 as in the paper). The exported generator is the EMA of its weights (--ema-decay).
+--aux-weight > 0 adds TAC-GAN's auxiliary classifier (Dash et al. 2017, after AC-GAN, Odena et al.
+2017): a head on D's image features, before the text joins them, learns from real scenes what
+every caption of a scene states (the object count, 4-way cross-entropy; which colours, shapes and
+colour-shape pairs are present, binary cross-entropy per group), and G is asked, with that weight,
+to make the head read the caption's scene off its image (the interpolated codes have no scene, so
+they get no such term).
 After the GAN steps, the style encoder S(x) is trained with that generator frozen to regress z
 from G(z, phi(t)) (squared error), so the style of one image can be rendered with another
 caption. --clip takes another LiT scene CLIP directory (e.g. one trained on the OpenAI CLIP text
@@ -31,7 +37,13 @@ from PIL import Image
 from torch import nn
 
 from data.captions import HELDOUT_TEMPLATES, PREVIEW_CAPTIONS, TRAIN_TEMPLATES
-from data.text_scenes import TRAIN_SEED, train_scenes
+from data.text_scenes import (
+    ATTRIBUTE_GROUPS,
+    MAX_OBJECTS,
+    TRAIN_SEED,
+    attribute_targets,
+    train_scenes,
+)
 from models.gan_int_cls import GanIntCls, MatchingAwareDiscriminator, seeded_z
 from models.scene_clip import SceneCLIP
 from models.tensors import to_signed_tensor
@@ -69,7 +81,8 @@ class GanIntClsConfig(RunConfig):
                                   min=0, exclusive_min=True)
     style_steps: int = option(5000, "style encoder training: at most this many steps of --batch (--style-minutes may "
                              "end it first)", min=1)
-    note: str = option("", "a sentence for the card about this run's machine (e.g. other runs sharing its cores)")
+    aux_weight: float = option(0.0, "TAC-GAN auxiliary classifier: weight of its loss in G's (0: none, the paper's "
+                               "GAN-INT-CLS); D learns it on real scenes with weight 1", min=0)
     preview_every: int = option(250, "steps between sample grids (samples.png) while training (0: only at the end)",
                                 min=0)
 
@@ -96,6 +109,16 @@ def bce(logits: torch.Tensor, target: float) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
 
 
+def aux_loss(logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The auxiliary head's loss against the batch's scenes: cross-entropy of the object count plus,
+    per attribute group (colours, shapes, pairs), the mean binary cross-entropy of presence."""
+    sizes = [len(names) for _, names in ATTRIBUTE_GROUPS]
+    count, *groups = logits.float().split([MAX_OBJECTS, *sizes], 1)
+    targets = batch["attributes"].split(sizes, 1)
+    return F.cross_entropy(count, batch["count"]) + sum(
+        F.binary_cross_entropy_with_logits(g, y) for g, y in zip(groups, targets, strict=True))  # fmt: skip
+
+
 class GanIntClsRecipe(Recipe):
     method, model_name, config = "gan-int-cls", "gan-int-cls-scenes", GanIntClsConfig
     description = __doc__
@@ -119,19 +142,23 @@ class GanIntClsRecipe(Recipe):
         model.style.requires_grad_(False)
         run.add("g", model, lr=cfg.lr, betas=(0.5, 0.999), schedule="linear-decay", ema_decay=cfg.ema_decay,
                 params=list(model.generator.parameters()))  # fmt: skip
-        d = MatchingAwareDiscriminator(text_dim=text_dim, width=cfg.width).to(memory_format=torch.channels_last)
+        self.count, self.attributes = (torch.from_numpy(a) for a in attribute_targets(data.scenes))
+        aux = MAX_OBJECTS + self.attributes.shape[1] if cfg.aux_weight else 0
+        d = MatchingAwareDiscriminator(text_dim=text_dim, width=cfg.width, aux_outputs=aux)
+        d.to(memory_format=torch.channels_last)
         run.add("d", d, lr=cfg.lr, betas=(0.5, 0.999), schedule="linear-decay")
         self.style_facts: dict = {}
 
     def dataset(self, run: Run) -> StepBatches:
         images, table, batch = self.images, self.table, run.cfg.batch
+        count, attributes = self.count, self.attributes
 
         def make(rng: np.random.Generator, step: int) -> dict[str, torch.Tensor]:
             idx = rng.integers(len(images), size=batch)
             k = torch.from_numpy(rng.integers(table.shape[1], size=batch))
             i = torch.from_numpy(idx)
             x = to_signed_tensor(images[idx]).contiguous(memory_format=torch.channels_last)
-            return {"x": x, "t": table[i, k],
+            return {"x": x, "t": table[i, k], "count": count[i], "attributes": attributes[i],
                     "wrong": table[i.roll(1), k.roll(1)]}  # another scene's caption  # fmt: skip
 
         return StepBatches(make, run.cfg.steps, run.cfg.seed, run.rank)
@@ -146,21 +173,27 @@ class GanIntClsRecipe(Recipe):
         both = g(torch.randn(b + half, z_dim, device=x.device), torch.cat([t, t_int]))
         fake, fake_int = both[:b], both[b:]
 
-        real_right, real_wrong, fake_right = d(x, t), d(x, wrong), d(fake.detach(), t)
+        aux = run.cfg.aux_weight > 0
+        real = d(x, t, wrong, classify=aux)  # right and wrong caption from one feature pass
+        real_right, real_wrong = real[:2]
+        fake_right = d(fake.detach(), t)
         d_loss = bce(real_right, 1.0) + 0.5 * (bce(real_wrong, 0.0) + bce(fake_right, 0.0))
-        run.update("d", d_loss)
+        d_aux = aux_loss(real[2], batch) if aux else torch.zeros(())
+        run.update("d", d_loss + d_aux)
 
         d.requires_grad_(False)
-        cls = bce(d(fake, t), 1.0)
+        judged = d(fake, t, classify=aux)
+        cls = bce(judged[0] if aux else judged, 1.0)
+        g_aux = aux_loss(judged[1], batch) if aux else torch.zeros(())
         interp = bce(d(fake_int, t_int), 1.0)  # GAN-INT: no real image exists for t_int
-        run.update("g", cls + interp)
+        run.update("g", cls + interp + run.cfg.aux_weight * g_aux)
         d.requires_grad_(True)
         if run.cfg.preview_every and (step + 1) % run.cfg.preview_every == 0 and run.is_main:
             self.save_preview(run.parts["g"].ema.module, run.out / "samples.png")
         return {"d": d_loss.item(), "d_real_right": torch.sigmoid(real_right).mean().item(),
                 "d_real_wrong": torch.sigmoid(real_wrong).mean().item(),
                 "d_fake": torch.sigmoid(fake_right).mean().item(), "g_cls": cls.item(), "g_int": interp.item(),
-                "lr": run.lr("g")}  # fmt: skip
+                **({"d_aux": d_aux.item(), "g_aux": g_aux.item()} if aux else {}), "lr": run.lr("g")}  # fmt: skip
 
     def export(self, run: Run) -> nn.Module:
         model = run.parts["g"].ema.module
@@ -215,6 +248,9 @@ class GanIntClsRecipe(Recipe):
     def card_info(self, run: Run) -> dict:
         cfg, style = run.cfg, self.style_facts
         text_dim = self.table.shape[-1]
+        aux_note = (f"TAC-GAN auxiliary classifier on D's image features (Dash et al. 2017): object count (cross-"
+                    f"entropy) and presence of each colour, shape and colour-shape pair (binary cross-entropy), "
+                    f"learnt by D on real scenes, in G's loss with weight {cfg.aux_weight:g}; ") if cfg.aux_weight else ""
         return {
             "data": DATA.format(n=cfg.scenes, seed=TRAIN_SEED, k=cfg.captions_per_scene) + " (each caption embedded "
                     f"once with the frozen text encoder '{self.encoder_name}': {tower_card(self.clip.tower())}, then "
@@ -223,7 +259,7 @@ class GanIntClsRecipe(Recipe):
                        f"pass): generator (batch norm) and matching-aware discriminator (spectral norm, "
                        f"minibatch-deviation channel), both of width {cfg.width}; text embedding ({text_dim}-d) "
                        f"compressed to 128 by FC + leaky ReLU; z 100-d; BCE; D's wrong-text and fake terms weighted "
-                       f"1/2; Adam lr {cfg.lr:g} betas (0.5, 0.999), constant then linear decay to 0; {run.step} GAN "
+                       f"1/2; {aux_note}Adam lr {cfg.lr:g} betas (0.5, 0.999), constant then linear decay to 0; {run.step} GAN "
                        f"steps in {run.elapsed / 60:.1f} min, then the style encoder S(x) for {style['steps']} steps "
                        f"({style['seconds'] / 60:.1f} min, batch {cfg.batch}) with the EMA generator frozen, final "
                        f"z-regression MSE {style['mse']:.3f} (1.0 = predicting 0)",
@@ -231,7 +267,7 @@ class GanIntClsRecipe(Recipe):
                        f"here on captioned procedural scenes with the text encoder '{self.encoder_name}'. The "
                        "discriminator is not saved.",
             "style_mse": style["mse"], "gan_steps": run.step, "templates": list(TRAIN_TEMPLATES), "heldout_templates": list(HELDOUT_TEMPLATES),
-            "limitations": " ".join(x for x in (LIMITATIONS, cfg.note) if x),
+            "limitations": LIMITATIONS,
             "tags": ["gan-int-cls", "text-to-image", "gan-gallery"],
         }  # fmt: skip
 

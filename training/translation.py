@@ -91,6 +91,10 @@ class Pix2PixConfig(TranslatorConfig):
     width: int = option(32, "U-Net ngf (the paper's 64)", min=1)
     depth: int = option(7, "U-Net levels (2**depth must divide --size)", min=3)
     max_mult: int = option(2, "U-Net channel cap, ngf x this (keeps the file small; the paper's 8)", min=1)
+    dropout: float = option(0.5, "U-Net dropout in the inner levels while training (the paper's 0.5; off when "
+                            "evaluated)", min=0, max=0.9)
+    l1_weight: float = option(L1_WEIGHT, "weight of L1 to the paired target beside the GAN loss (the paper's lambda)",
+                              min=0)
 
     def validate(self) -> None:
         super().validate()
@@ -186,7 +190,8 @@ class Pix2PixRecipe(TranslatorRecipe):
     def setup(self, run: Run) -> None:
         cfg = run.cfg
         self.pairs = make_pairs(cfg.scenes, cfg.size, TRAIN_SEED)
-        g = Pix2PixPair(ngf=cfg.width, depth=cfg.depth, max_mult=cfg.max_mult, image_size=cfg.size)
+        g = Pix2PixPair(ngf=cfg.width, depth=cfg.depth, max_mult=cfg.max_mult, dropout=cfg.dropout,
+                        image_size=cfg.size)
         # The discriminators judge (input, output) pairs: 6 channels in.
         add_translator(run, g, Discriminators((DAY2NIGHT, NIGHT2DAY), 6, cfg.disc_width))
 
@@ -221,7 +226,7 @@ class Pix2PixRecipe(TranslatorRecipe):
         g_loss = 0.0
         for k, (x, y) in data.items():
             adv, l1 = bce(d(torch.cat([x, fakes[k]], 1), k), 1.0), F.l1_loss(fakes[k], y)
-            g_loss = g_loss + adv + L1_WEIGHT * l1
+            g_loss = g_loss + adv + run.cfg.l1_weight * l1
             logs.update({f"{k}_g_adv": adv.item(), f"{k}_l1": l1.item()})
         run.update("g", g_loss)
         d.requires_grad_(True)
@@ -233,8 +238,8 @@ class Pix2PixRecipe(TranslatorRecipe):
             "data": DATA.format(n=cfg.scenes, seed=TRAIN_SEED, size=cfg.size) + "; paired: each input with its own "
                     "scene's other render",
             "details": f"two U-Nets (ngf {cfg.width}, depth {cfg.depth}, channels capped at {cfg.max_mult}x, instance "
-                       f"norm, dropout 0.5), one per direction, each with a 70x70 conditional PatchGAN (width "
-                       f"{cfg.disc_width}); vanilla GAN loss (BCE) + {L1_WEIGHT:g} x L1; {optimizer_details(cfg)}",
+                       f"norm, dropout {cfg.dropout:g}), one per direction, each with a 70x70 conditional PatchGAN (width "
+                       f"{cfg.disc_width}); vanilla GAN loss (BCE) + {cfg.l1_weight:g} x L1; {optimizer_details(cfg)}",
             "summary": "pix2pix (Isola et al. 2017) day -> night and night -> day U-Net generators, trained here on "
                        "paired procedural day/night renders. Inputs and outputs RGB in [-1, 1], "
                        f"{cfg.size}x{cfg.size} (any multiple of {2 ** cfg.depth} works).",
