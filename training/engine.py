@@ -362,9 +362,9 @@ class Run:
         ignored = {"steps", "max_minutes", "stop_after", "resume", "init", "out", "save_every_minutes", "workers",
                    "threads", "note"}  # fmt: skip
         # An option the saved run did not have yet ran as its default then.
-        saved, defaults = state["config"], config_dict(type(self.cfg)())
+        saved_config, defaults = state["config"], config_dict(type(self.cfg)())
         changed = sorted(k for k, v in config_dict(self.cfg).items()
-                         if k not in ignored and saved.get(k, defaults[k]) != v)  # fmt: skip
+                         if k not in ignored and saved_config.get(k, defaults[k]) != v)  # fmt: skip
         if changed:
             raise ConfigError(f"--resume {directory}: these options differ from the saved run: {', '.join(changed)} "
                               "(only --steps, --max-minutes, --out, --workers, --threads and --note may change)")  # fmt: skip

@@ -174,17 +174,16 @@ class GanIntClsRecipe(Recipe):
         fake, fake_int = both[:b], both[b:]
 
         aux = run.cfg.aux_weight > 0
-        real = d(x, t, wrong, classify=aux)  # right and wrong caption from one feature pass
-        real_right, real_wrong = real[:2]
+        real_right, real_wrong, *real_aux = d(x, t, wrong, classify=aux)  # both captions, one feature pass
         fake_right = d(fake.detach(), t)
         d_loss = bce(real_right, 1.0) + 0.5 * (bce(real_wrong, 0.0) + bce(fake_right, 0.0))
-        d_aux = aux_loss(real[2], batch) if aux else torch.zeros(())
+        d_aux = aux_loss(real_aux[0], batch) if aux else torch.zeros(())
         run.update("d", d_loss + d_aux)
 
         d.requires_grad_(False)
-        judged = d(fake, t, classify=aux)
-        cls = bce(judged[0] if aux else judged, 1.0)
-        g_aux = aux_loss(judged[1], batch) if aux else torch.zeros(())
+        fake_judged, *fake_aux = d(fake, t, classify=True) if aux else (d(fake, t),)
+        cls = bce(fake_judged, 1.0)
+        g_aux = aux_loss(fake_aux[0], batch) if aux else torch.zeros(())
         interp = bce(d(fake_int, t_int), 1.0)  # GAN-INT: no real image exists for t_int
         run.update("g", cls + interp + run.cfg.aux_weight * g_aux)
         d.requires_grad_(True)
