@@ -32,6 +32,7 @@ TIMES = ["day", "night"]
 TRAIN_SEED = 10_000  # training scenes (the translators)
 CLASSIFIER_SEED = 20_000  # training scenes (the scene classifier behind the FD)
 EVAL_SEED = 30_000  # the held-out evaluation split: never trained on
+VALIDATION_SEED = 50_000  # scenes training scores itself on (--keep-best-every): neither trained on nor benchmarked
 EVAL_SCENES = 200
 
 _FACADES = [(150, 82, 62), (168, 164, 156), (204, 184, 146), (104, 122, 142), (222, 220, 212),

@@ -31,6 +31,9 @@ _TEMPLATE = """---
 {%- if ema %}
 - Weights: {{ ema }}
 {%- endif %}
+{%- if selected %}
+- Checkpoint kept: {{ selected }}
+{%- endif %}
 - Date: {{ date }}
 - Parameters: {{ "{:,}".format(parameters) }}
 - Loss curves: {{ curves }}, values in `training_log.csv`

@@ -14,12 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
 from models.cards import write_model_card
 from models.srresnet import SRResNet
 from training.__main__ import main as train_main
-from training.config import ConfigError, parse_config
+from training.config import ConfigError, RunConfig, parse_config
+from training.engine import BEST_FILE, Recipe, StepBatches, run_recipe
 from training.superres import SRGANRecipe, SRResNetConfig, VGGContentLoss
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -195,3 +197,69 @@ def test_card_writer_keeps_and_replaces_evaluation(tmp_path):
     from huggingface_hub import ModelCard
 
     assert ModelCard.load(tmp_path / "README.md").data.tags == ["t"]
+
+
+class Scalar(nn.Module, PyTorchModelHubMixin):
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(1))
+
+
+class ClimbRecipe(Recipe):
+    """A toy method for --keep-best-every: Adam (lr 0.1, constant gradient) moves w up by 0.1 a
+    step, and the validation score peaks at w = 0.42, so the best scoring is step 4, not the last."""
+
+    method, model_name = "climb", "climb"
+    selection = "closeness of w to 0.42"
+
+    def setup(self, run):
+        run.add("g", Scalar(), lr=0.1)
+
+    def dataset(self, run):
+        return StepBatches(lambda rng, step: torch.zeros(1), run.cfg.steps, run.cfg.seed)
+
+    def train_step(self, run, batch, step):
+        g = run.parts["g"].module
+        run.update("g", -g.w.sum())
+        return {"w": float(g.w.detach())}
+
+    def score(self, run):
+        w = float(run.unwrap("g").w.detach())
+        return {"score": -abs(w - 0.42), "w": w}
+
+    def card_info(self, run):
+        return {"summary": "toy", "data": "none", "details": "one scalar", "tags": []}
+
+
+def test_keep_best_exports_the_best_scoring_step_and_survives_a_resume(tmp_path, monkeypatch):
+    monkeypatch.setenv("GAN_GALLERY_CURVES", "html")
+
+    def run(out, *extra):
+        cfg = parse_config(RunConfig, ["--steps", "10", "--keep-best-every", "1", "--threads", "1", "--log-every", "1",
+                                       "--out", str(out), *extra])  # fmt: skip
+        return run_recipe(ClimbRecipe(), cfg, ["climb"])
+
+    whole, paused = tmp_path / "whole", tmp_path / "paused"
+    run(whole)
+    w = float(Scalar.from_pretrained(whole).w.detach())
+    assert w == pytest.approx(0.4, abs=1e-3)  # step 4's weights; the last step's are ~1.0
+    rows = list(csv.DictReader(open(whole / "selection_log.csv")))
+    assert len(rows) == 10 and float(rows[-1]["w"]) == pytest.approx(1.0, abs=1e-3)
+    card = (whole / "README.md").read_text()
+    assert "Checkpoint kept: step 4 of 10, the best of 10 scorings (every 1 steps from step 1)" in card
+    # Paused after step 6 (past the best) and resumed: best.pt carries the step-4 weights over.
+    run(paused, "--stop-after", "6")
+    assert torch.load(paused / BEST_FILE, weights_only=True)["step"] == 4
+    run(paused, "--resume", str(paused))
+    assert float(Scalar.from_pretrained(paused).w.detach()) == pytest.approx(w, abs=1e-6)
+    assert "Checkpoint kept: step 4 of 10" in (paused / "README.md").read_text()
+
+
+def test_keep_best_is_refused_for_a_method_with_no_validation_score(photo_dir, tmp_path):
+    with pytest.raises(ConfigError, match="--keep-best-every: srresnet has no validation score"):
+        from training.engine import run_recipe
+        from training.superres import SRResNetRecipe
+
+        cfg = parse_config(SRResNetConfig, tiny_sr(photo_dir, tmp_path / "r", "--steps", "2",
+                                                   "--keep-best-every", "1")[1:])  # fmt: skip
+        run_recipe(SRResNetRecipe(), cfg, ["srresnet"])

@@ -343,3 +343,32 @@ def test_refused_options_say_why_and_write_nothing(tmp_path, capsys, argv, messa
     assert train_main([*argv, "--out", str(out)]) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_pix2pix_keeps_its_best_validation_weights_and_a_weaker_discriminator(tmp_path):
+    """--keep-best-every: the export is the step best.pt names, and scoring the exported model on
+    the validation scenes again gives the score logged for that step; --d-lr reaches D's optimizer."""
+    import csv
+
+    from data.day_night import VALIDATION_SEED, make_pairs
+    from training.translation import validation_psnr
+
+    out = tmp_path / "p2p"
+    argv = _run(["pix2pix", "--steps", "6", "--depth", "5", *SCENES, "--log-every", "2", "--keep-best-every", "2",
+                 "--validation-scenes", "3", "--d-lr", "5e-5", *FAST, "--out", str(out)])  # fmt: skip
+    rows = list(csv.DictReader(open(out / "selection_log.csv")))
+    assert [int(r["step"]) for r in rows] == [2, 4, 6]
+    best = max(rows, key=lambda r: float(r["score"]))
+    saved = torch.load(out / "best.pt", weights_only=True)
+    assert saved["step"] == int(best["step"])
+    model = Pix2PixPair.from_pretrained(out, strict=True)
+    exported = model.state_dict()
+    kept = saved["parts"]["g"]  # the EMA generators' weights
+    assert kept.keys() == exported.keys() and all(torch.equal(kept[k], exported[k]) for k in kept)
+    again = validation_psnr(model, make_pairs(3, 32, VALIDATION_SEED), torch.device("cpu"))
+    assert again["score"] == pytest.approx(float(best["score"]), abs=1e-6)
+    card = _card(out, argv, ema=True)
+    assert f"Checkpoint kept: step {best['step']} of 6, the best of 3 scorings" in card
+    assert "Adam lr 0.0002 (discriminators 5e-05)" in card
+    state = torch.load(out / "state.pt", weights_only=True)
+    assert state["parts"]["d"]["optimizer"]["param_groups"][0]["initial_lr"] == pytest.approx(5e-5)

@@ -51,6 +51,9 @@ class RunConfig:
     workers: int = option(0, "DataLoader worker processes making batches (0: in the training process)", min=0)
     threads: int = option(0, "torch CPU threads per process (0: the cores divided by the processes)", min=0)
     note: str = option("", "a sentence for the card about this run's machine (e.g. other runs sharing its cores)")
+    keep_best_every: int = option(0, "steps between scorings of the model on the method's validation split (its own "
+                                  "seed: neither trained on nor benchmarked); the export keeps the best-scoring "
+                                  "weights, not the last (0: the last)", min=0)
 
     def validate(self) -> None:
         """Cross-field checks (a method overrides and calls super().validate())."""

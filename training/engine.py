@@ -15,6 +15,8 @@ The engine does the rest, the same way on this CPU, on one GPU and under
 - the full state (models, optimizers, schedulers, EMA, step, log, elapsed time) in state.pt every
   few minutes and at the end, readable with `torch.load(weights_only=True)`; `--resume DIR`
   continues exactly where it stopped;
+- with `--keep-best-every N`, the recipe's validation score every N steps (`Recipe.score`) and the
+  best-scoring weights kept in best.pt, which the export then uses instead of the last;
 - the exported model (`save_pretrained`: config.json + model.safetensors) and its model card
   (models/cards.py, huggingface_hub.ModelCard) with command, seed, data, steps, wall time, device.
 """
@@ -46,6 +48,8 @@ from training.config import ConfigError, RunConfig, config_dict, parse_config
 logger = logging.getLogger(__name__)
 
 STATE_FILE = "state.pt"
+BEST_FILE = "best.pt"  # --keep-best-every: the best-scoring weights so far, with their step and score
+SELECTION_FILE = "selection_log.csv"
 LOG_FILE = "training_log.csv"
 CURVES_ENV = "GAN_GALLERY_CURVES"  # "html" skips the static export (the tests set it: ~5 s a chart)
 
@@ -90,6 +94,16 @@ class Recipe:
 
     def after_export(self, run: Run, model: nn.Module, out: Path) -> None:
         """Extra files beside the checkpoint (e.g. a sample grid). Main process only."""
+
+    # --keep-best-every: a recipe that can score itself sets `selection` (what the score is, for the
+    # card) and implements `score`; `best_parts` are the parts whose weights the export is made of.
+    selection: str = ""
+    best_parts: tuple[str, ...] = ("g",)
+
+    def score(self, run: Run) -> dict[str, float]:
+        """The model now on the method's validation split: {"score": higher is better, ...more
+        figures for the log}. Called under torch.no_grad on every process (same data on each)."""
+        raise NotImplementedError
 
 
 class StepBatches(Dataset):
@@ -165,14 +179,7 @@ class LossLog:
         return row
 
     def save(self) -> None:
-        if not self.rows:
-            return
-        fields = list(dict.fromkeys(k for row in self.rows for k in row))
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows(self.rows)
+        write_rows(self.path, self.rows)
 
     def plot(self, directory: Path, title: str) -> str:
         """loss_curve.png (plotly + kaleido, where a browser for it is installed), else
@@ -360,14 +367,15 @@ class Run:
         if state["method"] != self.recipe.method:
             raise ConfigError(f"--resume {directory}: that run trained {state['method']!r}, not {self.recipe.method!r}")
         ignored = {"steps", "max_minutes", "stop_after", "resume", "init", "out", "save_every_minutes", "workers",
-                   "threads", "note"}  # fmt: skip
+                   "threads", "note", "keep_best_every"}  # fmt: skip
         # An option the saved run did not have yet ran as its default then.
         saved_config, defaults = state["config"], config_dict(type(self.cfg)())
         changed = sorted(k for k, v in config_dict(self.cfg).items()
                          if k not in ignored and saved_config.get(k, defaults[k]) != v)  # fmt: skip
         if changed:
             raise ConfigError(f"--resume {directory}: these options differ from the saved run: {', '.join(changed)} "
-                              "(only --steps, --max-minutes, --out, --workers, --threads and --note may change)")  # fmt: skip
+                              "(only --steps, --max-minutes, --out, --workers, --threads, --note and --keep-best-every may "
+                              "change)")  # fmt: skip
         for name, saved in state["parts"].items():
             part = self.parts[name]
             self.unwrap(name).load_state_dict(saved["module"], strict=True)
@@ -458,6 +466,8 @@ def run_recipe(recipe: Recipe, cfg: RunConfig, argv: list[str]) -> dict:
     elapsed_before = run.elapsed
     for module in (p.module for p in run.parts.values()):
         module.train()
+    if cfg.keep_best_every and type(recipe).score is Recipe.score:
+        raise ConfigError(f"--keep-best-every: {recipe.method} has no validation score to keep the best by")
     for batch in run.batches(dataset):
         torch.manual_seed(step_seed(cfg.seed, run.step, run.rank))
         with acc.accumulate(*[p.module for p in run.parts.values() if p.optimizer is not None]):
@@ -468,6 +478,8 @@ def run_recipe(recipe: Recipe, cfg: RunConfig, argv: list[str]) -> dict:
         bar.update(1)
         if row and run.is_main:
             bar.set_postfix({k: f"{v:.4g}" for k, v in row.items() if k not in ("step", "seconds")})
+        if cfg.keep_best_every and run.step % cfg.keep_best_every == 0:
+            keep_if_best(run)
         if _agree(acc, time.time() - last_save > 60 * cfg.save_every_minutes):
             run.save_state()
             last_save = time.time()
@@ -480,8 +492,69 @@ def run_recipe(recipe: Recipe, cfg: RunConfig, argv: list[str]) -> dict:
             run.save_state()
             return {"paused_at": run.step}
     bar.close()
+    if cfg.keep_best_every and run.extra.get("selection", [{}])[-1].get("step") != run.step:
+        keep_if_best(run)  # the last weights are a candidate too
     run.save_state()
     return finish(run)
+
+
+def keep_if_best(run: Run) -> None:
+    """Score the model (--keep-best-every); when it beats every earlier score, save the weights of
+    the recipe's `best_parts` (their EMA copies where they have one) to best.pt."""
+    recipe = run.recipe
+    with torch.no_grad():
+        figures = {k: float(v) for k, v in recipe.score(run).items()}
+    for part in run.parts.values():
+        part.module.train()
+    row = {"step": run.step, "seconds": round(run.elapsed, 1), **figures}
+    run.extra.setdefault("selection", []).append(row)
+    best = run.extra.get("best")
+    if best is not None and figures["score"] <= best["score"]:
+        return
+    run.extra["best"] = {"step": run.step, "score": figures["score"]}
+    if run.is_main:
+        weights = {}
+        for name in recipe.best_parts:
+            part = run.parts[name]
+            source = part.ema.module if part.ema is not None else run.unwrap(name)
+            weights[name] = {k: v.detach().cpu().clone() for k, v in source.state_dict().items()}
+        run.out.mkdir(parents=True, exist_ok=True)
+        tmp = run.out / (BEST_FILE + ".tmp")
+        torch.save({"step": run.step, "score": figures["score"], "parts": weights}, tmp)
+        tmp.replace(run.out / BEST_FILE)
+    logger.info("step %d: validation score %.4f, the best so far (kept)", run.step, figures["score"])
+
+
+def restore_best(run: Run) -> str:
+    """Put the kept weights back into their parts before the export; returns the card's line."""
+    rows, best = run.extra.get("selection", []), run.extra.get("best")
+    path = run.out / BEST_FILE
+    if not rows or best is None or not path.is_file():
+        return ""
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    if saved["step"] != best["step"]:  # a state saved before best.pt was: the file is the newer record
+        best = {"step": saved["step"], "score": saved["score"]}
+    for name, weights in saved["parts"].items():
+        part = run.parts[name]
+        target = part.ema.module if part.ema is not None else run.unwrap(name)
+        target.load_state_dict(weights, strict=True)
+    last = rows[-1]["score"]
+    every = run.cfg.keep_best_every
+    return (f"step {best['step']:,} of {run.step:,}, the best of {len(rows)} scorings (every {every:,} steps from "
+            f"step {rows[0]['step']:,}) by {run.recipe.selection}: {best['score']:.4g}; the last step's: {last:.4g}; "
+            f"all in `{SELECTION_FILE}`")
+
+
+def write_rows(path: Path, rows: list[dict]) -> None:
+    """A list of dicts as CSV (columns: every key, in first-seen order); nothing when empty."""
+    if not rows:
+        return
+    fields = list(dict.fromkeys(k for row in rows for k in row))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def _agree(acc, flag: bool) -> bool:
@@ -498,10 +571,12 @@ def finish(run: Run) -> dict:
     if not run.is_main:
         return {}
     recipe, cfg = run.recipe, run.cfg
+    selected = restore_best(run) if cfg.keep_best_every else ""
     model = recipe.export(run)
     model.eval()
     model.save_pretrained(run.out)
     run.log.save()
+    write_rows(run.out / SELECTION_FILE, run.extra.get("selection", []))
     curves = run.log.plot(run.out, f"{recipe.model_name} training losses")
     recipe.after_export(run, model, run.out)
     info = recipe.card_info(run)
@@ -515,6 +590,7 @@ def finish(run: Run) -> dict:
         "details": info["details"] + (f"; {run.extra['init']}" if run.extra.get("init") else ""),
         "wall_seconds": round(run.elapsed, 1), "machine": machine_description(run),
         "device": device_description(run), "accelerate": accelerate_description(run), "ema": ema,
+        "selected": selected,
         "date": datetime.date.today().isoformat(), "parameters": sum(p.numel() for p in model.parameters()),
         "tags": info["tags"], "config": config_dict(cfg),
         "curves": f"`{curves}`" if curves else "none logged",

@@ -36,7 +36,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from data.day_night import CLASSIFIER_SEED, SEASONS, TRAIN_SEED, WEATHERS, make_pairs, make_renders
+from data.day_night import (
+    CLASSIFIER_SEED,
+    SEASONS,
+    TRAIN_SEED,
+    VALIDATION_SEED,
+    WEATHERS,
+    make_pairs,
+    make_renders,
+)
+from eval.metrics import psnr
 from models.cyclegan import (
     CYCLE_WEIGHT,
     IDENTITY_WEIGHT,
@@ -47,7 +56,7 @@ from models.cyclegan import (
 )
 from models.pix2pix import L1_WEIGHT, PatchDiscriminator, Pix2PixPair
 from models.scene_features import HEADS, SceneClassifier, to_classifier_input
-from models.tensors import to_signed_tensor
+from models.tensors import from_signed_tensor, to_signed_tensor
 from models.translation import DAY2NIGHT, NIGHT2DAY, run_generator
 from training.classifiers import ClassifierConfig, ClassifierRecipe, flipped
 from training.config import ConfigError, RunConfig, option
@@ -82,6 +91,9 @@ class TranslatorConfig(SceneConfig):
                            choices=("constant", "cosine", "linear-decay"))
     disc_width: int = option(32, "PatchGAN base channels (the papers' 64)", min=1)
     ema_decay: float = option(0.999, "decay of the generators' EMA copy, the exported weights", min=0, max=1)
+    d_lr: float = option(0.0, "Adam learning rate of the discriminators (0: --lr, the papers'); lower weakens them",
+                         min=0)
+    validation_scenes: int = option(48, "validation scenes (their own seed) scored by --keep-best-every", min=1)
 
 
 @dataclass
@@ -148,7 +160,7 @@ def add_translator(run: Run, g: nn.Module, d: nn.Module) -> None:
     cfg = run.cfg
     kw = {"lr": cfg.lr, "betas": (cfg.beta1, 0.999), "schedule": cfg.schedule}
     run.add("g", g, ema_decay=cfg.ema_decay, **kw)
-    run.add("d", d, **kw)
+    run.add("d", d, **(kw | {"lr": cfg.d_lr or cfg.lr}))
 
 
 def scene_batch(images: np.ndarray, idx: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
@@ -157,7 +169,22 @@ def scene_batch(images: np.ndarray, idx: np.ndarray, rng: np.random.Generator) -
 
 def optimizer_details(cfg: TranslatorConfig) -> str:
     schedule = "constant then linear decay to 0" if cfg.schedule == "linear-decay" else cfg.schedule
-    return f"Adam lr {cfg.lr:g} betas ({cfg.beta1:g}, 0.999), {schedule}"
+    d_lr = f" (discriminators {cfg.d_lr:g})" if cfg.d_lr and cfg.d_lr != cfg.lr else ""
+    return f"Adam lr {cfg.lr:g}{d_lr} betas ({cfg.beta1:g}, 0.999), {schedule}"
+
+
+def validation_psnr(model: nn.Module, pairs, device: torch.device) -> dict[str, float]:
+    """PSNR (dB, RGB, as the benchmark reads it) of both directions on the validation pairs, and
+    their mean as the score."""
+    model.eval()
+    figures = {}
+    for direction, (source, truth) in {DAY2NIGHT: (pairs.day, pairs.night), NIGHT2DAY: (pairs.night, pairs.day)}.items():
+        g = model.generator(direction)
+        out = np.concatenate([from_signed_tensor(g(to_signed_tensor(source[i : i + 16]).to(device)).float().cpu())
+                              for i in range(0, len(source), 16)])  # fmt: skip
+        figures[f"{direction}_psnr"] = float(np.mean([psnr(t, o, y_channel=False) for o, t in zip(out, truth, strict=True)]))
+    figures["score"] = float(np.mean(list(figures.values())))
+    return figures
 
 
 def save_samples(model: nn.Module, path: Path, size: int, n: int = 8) -> None:
@@ -173,6 +200,13 @@ def save_samples(model: nn.Module, path: Path, size: int, n: int = 8) -> None:
 
 
 class TranslatorRecipe(Recipe):
+    selection = f"mean PSNR (dB, RGB) of both directions on validation scenes (seed {VALIDATION_SEED:,})"
+
+    def score(self, run: Run) -> dict[str, float]:
+        if not hasattr(self, "validation_pairs"):
+            self.validation_pairs = make_pairs(run.cfg.validation_scenes, run.cfg.size, VALIDATION_SEED)
+        return validation_psnr(run.parts["g"].ema.module, self.validation_pairs, run.device)
+
     def export(self, run: Run) -> nn.Module:
         return run.parts["g"].ema.module.cpu()
 
