@@ -39,6 +39,7 @@ MAX_OBJECTS = 4
 HELD_OUT = (("red", "cone"), ("blue", "ball"), ("yellow", "cube"))
 
 TRAIN_SEED, TEST_SEED, HELDOUT_SEED = 11, 2024, 4096
+VALIDATION_SEED = 5150  # scenes training scores itself on (--keep-best-every): neither trained on nor benchmarked
 
 
 @dataclass(frozen=True)
@@ -278,6 +279,11 @@ def train_scenes(n: int, seed: int = TRAIN_SEED) -> SceneSet:
 def test_scenes(n: int, counts: tuple[int, ...] = (1, 2, 3, 4)) -> SceneSet:
     """Held-out scenes (another seed) with training-set combinations, balanced over object counts."""
     return make_scenes(n, TEST_SEED, "train", counts=counts)
+
+
+def validation_scenes(n: int) -> SceneSet:
+    """Scenes of their own seed, 1-3 objects in turn, for a training run to score itself on."""
+    return make_scenes(n, VALIDATION_SEED, "train", counts=(1, 2, 3))
 
 
 def heldout_scenes(n: int) -> SceneSet:

@@ -151,8 +151,11 @@ def test_scene_clip_then_gan_int_cls_smoke(tmp_path):
     aux_dir = tmp_path / "gan-aux"
     assert train_main(["gan-int-cls", *common, "--steps", "12", "--batch", "8", "--width", "8", "--lr", "2e-3",
                        "--log-every", "3", "--style-steps", "2", "--preview-every", "0", "--clip", str(clip_dir),
-                       "--aux-weight", "0.5", "--init", str(gan_dir), "--out", str(aux_dir)]) == 0  # fmt: skip
+                       "--aux-weight", "0.5", "--keep-best-every", "6", "--init", str(gan_dir), "--out", str(aux_dir)]) == 0  # fmt: skip
     rows = read_log(aux_dir / "training_log.csv")
+    scorings = read_log(aux_dir / "selection_log.csv")
+    assert [r["step"] for r in scorings] == [6, 12] and all(0 <= r["count"] <= 1 for r in scorings)
+    assert "Checkpoint kept: step " in (aux_dir / "README.md").read_text()
     assert rows[-1]["d_aux"] < rows[0]["d_aux"] - 0.1 and all(np.isfinite(r["g_aux"]) for r in rows)
     assert "TAC-GAN auxiliary classifier" in (aux_dir / "README.md").read_text()
     assert "with weight 0.5" in (aux_dir / "README.md").read_text()
@@ -179,3 +182,34 @@ def test_bad_options_are_refused(argv, message, tmp_path, capsys):
     assert train_main([*argv, "--out", str(out)]) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_gan_int_cls_validation_score_reads_real_renders_right_and_blank_images_wrong():
+    """The --keep-best-every score of GAN-INT-CLS, with stand-in generators: one that returns the
+    validation scenes' own renders scores as the detector reads real renders; a blank one scores 0."""
+    from types import SimpleNamespace
+
+    from data.text_scenes import validation_scenes
+    from models.tensors import to_signed_tensor
+    from training.gan_int_cls import VALIDATION_CAPTIONS, GanIntClsRecipe
+
+    class Fixed(torch.nn.Module):
+        z_dim = 100
+
+        def __init__(self, images: torch.Tensor) -> None:
+            super().__init__()
+            self.images = images
+
+        def forward(self, z, text):
+            assert z.shape[0] == text.shape[0] == len(self.images)
+            return self.images
+
+    recipe = GanIntClsRecipe()
+    recipe.clip = SimpleNamespace(encode_text=lambda captions: torch.zeros(len(captions), 8))
+    real = to_signed_tensor(validation_scenes(VALIDATION_CAPTIONS).images)
+    generator = SimpleNamespace(ema=SimpleNamespace(module=Fixed(real)))
+    run = SimpleNamespace(parts={"g": generator}, device=torch.device("cpu"))
+    read = recipe.score(run)
+    assert read["count"] > 0.9 and read["colour"] > 0.95 and read["score"] == (read["count"] + read["colour"]) / 2
+    generator.ema.module = Fixed(torch.zeros_like(real))  # flat grey: no object found
+    assert recipe.score(run) == {"score": 0.0, "count": 0.0, "colour": 0.0}
