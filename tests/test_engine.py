@@ -249,10 +249,55 @@ def test_keep_best_exports_the_best_scoring_step_and_survives_a_resume(tmp_path,
     assert "Checkpoint kept: step 4 of 10, the best of 10 scorings (every 1 steps from step 1)" in card
     # Paused after step 6 (past the best) and resumed: best.pt carries the step-4 weights over.
     run(paused, "--stop-after", "6")
-    assert torch.load(paused / BEST_FILE, weights_only=True)["step"] == 4
+    assert torch.load(paused / BEST_FILE, weights_only=True)["groups"]["model"]["step"] == 4
     run(paused, "--resume", str(paused))
     assert float(Scalar.from_pretrained(paused).w.detach()) == pytest.approx(w, abs=1e-6)
     assert "Checkpoint kept: step 4 of 10" in (paused / "README.md").read_text()
+
+
+class Twin(nn.Module, PyTorchModelHubMixin):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b = Scalar(), Scalar()
+
+
+class TwinClimbRecipe(ClimbRecipe):
+    """Two scalars climbing alike, kept by their own figures: a's peaks at step 4, b's at step 7."""
+
+    best_groups = {"a": ("a_score", "a."), "b": ("b_score", "b.")}
+
+    def setup(self, run):
+        run.add("g", Twin(), lr=0.1)
+
+    def train_step(self, run, batch, step):
+        g = run.parts["g"].module
+        run.update("g", -(g.a.w + g.b.w).sum())
+        return {}
+
+    def score(self, run):
+        g = run.unwrap("g")
+        a, b = -abs(float(g.a.w.detach()) - 0.42), -abs(float(g.b.w.detach()) - 0.69)
+        return {"score": a + b, "a_score": a, "b_score": b}
+
+
+def test_keep_best_keeps_independent_groups_at_their_own_best_steps(tmp_path, monkeypatch):
+    monkeypatch.setenv("GAN_GALLERY_CURVES", "html")
+    cfg = parse_config(RunConfig, ["--steps", "10", "--keep-best-every", "1", "--threads", "1",
+                                   "--out", str(tmp_path / "twin")])  # fmt: skip
+    run_recipe(TwinClimbRecipe(), cfg, ["twin"])
+    twin = Twin.from_pretrained(tmp_path / "twin")
+    assert float(twin.a.w.detach()) == pytest.approx(0.4, abs=1e-3)
+    assert float(twin.b.w.detach()) == pytest.approx(0.7, abs=1e-3)
+    card = (tmp_path / "twin" / "README.md").read_text()
+    assert "Checkpoint kept: a from step 4" in card and "b from step 7" in card
+
+    class Uncovered(TwinClimbRecipe):
+        best_groups = {"a": ("a_score", "a.")}  # b's weights in no group: refused, not kept at random
+
+    cfg = parse_config(RunConfig, ["--steps", "2", "--keep-best-every", "1", "--threads", "1",
+                                   "--out", str(tmp_path / "uncovered")])  # fmt: skip
+    with pytest.raises(ValueError, match=r"leave \['b.w'\] of part 'g' in no group"):
+        run_recipe(Uncovered(), cfg, ["twin"])
 
 
 def test_keep_best_is_refused_for_a_method_with_no_validation_score(photo_dir, tmp_path):

@@ -294,8 +294,10 @@ def test_cyclegan_trains_and_exports_its_ema_generators(tmp_path):
 
 def test_cyclegan_paused_and_resumed_equals_one_run(tmp_path):
     """K steps, --resume, K more: the same losses and the same exported weights as 2K steps in one go
-    (history pools included: they are part of the saved state)."""
-    common = ["cyclegan", "--steps", "6", "--blocks", "1", "--pool", "3", *SCENES, "--log-every", "1", *FAST]
+    (history pools included: they are part of the saved state; so are the validation scores and the
+    weights --keep-best-every keeps)."""
+    common = ["cyclegan", "--steps", "6", "--blocks", "1", "--pool", "3", *SCENES, "--log-every", "1",
+              "--keep-best-every", "2", "--validation-scenes", "2", *FAST]  # fmt: skip
     _run([*common, "--out", str(tmp_path / "whole")])
     paused = tmp_path / "paused"
     _run([*common, "--stop-after", "3", "--out", str(paused)])
@@ -307,6 +309,9 @@ def test_cyclegan_paused_and_resumed_equals_one_run(tmp_path):
         assert {k: v for k, v in a.items() if k != "seconds"} == {k: v for k, v in b.items() if k != "seconds"}
     w, r = load_file(tmp_path / "whole" / "model.safetensors"), load_file(paused / "model.safetensors")
     assert w.keys() == r.keys() and all(torch.equal(w[k], r[k]) for k in w)
+    scorings = [[{k: v for k, v in r.items() if k != "seconds"} for r in csv.DictReader(open(d / "selection_log.csv"))]
+                for d in (tmp_path / "whole", paused)]  # fmt: skip
+    assert scorings[0] == scorings[1] and [r["step"] for r in scorings[0]] == ["2", "4", "6"]
 
 
 def test_scene_classifier_trains_and_reports_accuracy(tmp_path):
@@ -345,11 +350,10 @@ def test_refused_options_say_why_and_write_nothing(tmp_path, capsys, argv, messa
     assert not out.exists()
 
 
-def test_pix2pix_keeps_its_best_validation_weights_and_a_weaker_discriminator(tmp_path):
-    """--keep-best-every: the export is the step best.pt names, and scoring the exported model on
-    the validation scenes again gives the score logged for that step; --d-lr reaches D's optimizer."""
-    import csv
-
+def test_pix2pix_keeps_each_direction_at_its_best_validation_step_and_a_weaker_discriminator(tmp_path):
+    """--keep-best-every: each U-Net of the export is the one of the step best.pt names for its
+    direction, and scoring the exported model on the validation scenes again gives each direction
+    the PSNR logged at that step; --d-lr reaches D's optimizer."""
     from data.day_night import VALIDATION_SEED, make_pairs
     from training.translation import validation_psnr
 
@@ -358,17 +362,17 @@ def test_pix2pix_keeps_its_best_validation_weights_and_a_weaker_discriminator(tm
                  "--validation-scenes", "3", "--d-lr", "5e-5", *FAST, "--out", str(out)])  # fmt: skip
     rows = list(csv.DictReader(open(out / "selection_log.csv")))
     assert [int(r["step"]) for r in rows] == [2, 4, 6]
-    best = max(rows, key=lambda r: float(r["score"]))
     saved = torch.load(out / "best.pt", weights_only=True)
-    assert saved["step"] == int(best["step"])
     model = Pix2PixPair.from_pretrained(out, strict=True)
-    exported = model.state_dict()
-    kept = saved["parts"]["g"]  # the EMA generators' weights
+    exported, kept = model.state_dict(), saved["parts"]["g"]  # kept: the EMA generators' weights
     assert kept.keys() == exported.keys() and all(torch.equal(kept[k], exported[k]) for k in kept)
     again = validation_psnr(model, make_pairs(3, 32, VALIDATION_SEED), torch.device("cpu"))
-    assert again["score"] == pytest.approx(float(best["score"]), abs=1e-6)
     card = _card(out, argv, ema=True)
-    assert f"Checkpoint kept: step {best['step']} of 6, the best of 3 scorings" in card
+    for direction in ("day2night", "night2day"):
+        best = max(rows, key=lambda r: float(r[f"{direction}_psnr"]))
+        assert saved["groups"][direction]["step"] == int(best["step"])
+        assert again[f"{direction}_psnr"] == pytest.approx(float(best[f"{direction}_psnr"]), abs=1e-6)
+        assert f"{direction} from step {best['step']} (" in card
     assert "Adam lr 0.0002 (discriminators 5e-05)" in card
     state = torch.load(out / "state.pt", weights_only=True)
     assert state["parts"]["d"]["optimizer"]["param_groups"][0]["initial_lr"] == pytest.approx(5e-5)

@@ -99,6 +99,10 @@ class Recipe:
     # card) and implements `score`; `best_parts` are the parts whose weights the export is made of.
     selection: str = ""
     best_parts: tuple[str, ...] = ("g",)
+    # Parts of the model trained independently of each other (no shared loss term) may each be
+    # kept at their own best step: {group: (figure of score() that ranks it, state-dict key prefix
+    # in the best part)}; every key must fall in a group. Empty: the whole model by "score".
+    best_groups: dict[str, tuple[str, str]] = {}
 
     def score(self, run: Run) -> dict[str, float]:
         """The model now on the method's validation split: {"score": higher is better, ...more
@@ -498,51 +502,71 @@ def run_recipe(recipe: Recipe, cfg: RunConfig, argv: list[str]) -> dict:
     return finish(run)
 
 
+WHOLE = "model"  # the one selection group of a recipe without best_groups
+
+
+def _groups(recipe: Recipe) -> dict[str, tuple[str, str]]:
+    return recipe.best_groups or {WHOLE: ("score", "")}
+
+
+def _kept_source(run: Run, name: str) -> nn.Module:
+    part = run.parts[name]
+    return part.ema.module if part.ema is not None else run.unwrap(name)
+
+
 def keep_if_best(run: Run) -> None:
-    """Score the model (--keep-best-every); when it beats every earlier score, save the weights of
-    the recipe's `best_parts` (their EMA copies where they have one) to best.pt."""
-    recipe = run.recipe
+    """Score the model (--keep-best-every). Each selection group (the whole of `best_parts`, or
+    the recipe's `best_groups`) whose figure beats its earlier ones has its weights (EMA copies
+    where there are some) replaced in best.pt by the current ones."""
+    recipe, groups = run.recipe, _groups(run.recipe)
     with torch.no_grad():
         figures = {k: float(v) for k, v in recipe.score(run).items()}
     for part in run.parts.values():
         part.module.train()
-    row = {"step": run.step, "seconds": round(run.elapsed, 1), **figures}
-    run.extra.setdefault("selection", []).append(row)
-    best = run.extra.get("best")
-    if best is not None and figures["score"] <= best["score"]:
+    run.extra.setdefault("selection", []).append({"step": run.step, "seconds": round(run.elapsed, 1), **figures})
+    best = run.extra.setdefault("best", {})
+    improved = [g for g, (key, _) in groups.items() if g not in best or figures[key] > best[g]["score"]]
+    if not improved:
         return
-    run.extra["best"] = {"step": run.step, "score": figures["score"]}
+    for g in improved:
+        best[g] = {"step": run.step, "score": figures[groups[g][0]]}
     if run.is_main:
-        weights = {}
+        path = run.out / BEST_FILE
+        kept = torch.load(path, map_location="cpu", weights_only=True)["parts"] if path.is_file() else {}
+        prefixes = tuple(groups[g][1] for g in improved)
         for name in recipe.best_parts:
-            part = run.parts[name]
-            source = part.ema.module if part.ema is not None else run.unwrap(name)
-            weights[name] = {k: v.detach().cpu().clone() for k, v in source.state_dict().items()}
+            current = _kept_source(run, name).state_dict()
+            stray = [k for k in current if not any(k.startswith(p) for _, p in groups.values())]
+            if stray:
+                raise ValueError(f"best_groups of {recipe.method} leave {stray[:3]} of part {name!r} in no group")
+            stored = kept.setdefault(name, {})
+            stored.update({k: v.detach().cpu().clone() for k, v in current.items() if k.startswith(prefixes)})
         run.out.mkdir(parents=True, exist_ok=True)
-        tmp = run.out / (BEST_FILE + ".tmp")
-        torch.save({"step": run.step, "score": figures["score"], "parts": weights}, tmp)
-        tmp.replace(run.out / BEST_FILE)
-    logger.info("step %d: validation score %.4f, the best so far (kept)", run.step, figures["score"])
+        tmp = path.with_suffix(".tmp")
+        torch.save({"groups": dict(best), "parts": kept}, tmp)
+        tmp.replace(path)
+    logger.info("step %d: %s the best so far (kept)", run.step,
+                ", ".join(f"{g} {best[g]['score']:.4f}" for g in improved))  # fmt: skip
 
 
 def restore_best(run: Run) -> str:
     """Put the kept weights back into their parts before the export; returns the card's line."""
-    rows, best = run.extra.get("selection", []), run.extra.get("best")
-    path = run.out / BEST_FILE
-    if not rows or best is None or not path.is_file():
+    rows, path = run.extra.get("selection", []), run.out / BEST_FILE
+    if not rows or not path.is_file():
         return ""
-    saved = torch.load(path, map_location="cpu", weights_only=True)
-    if saved["step"] != best["step"]:  # a state saved before best.pt was: the file is the newer record
-        best = {"step": saved["step"], "score": saved["score"]}
+    saved = torch.load(path, map_location="cpu", weights_only=True)  # the newest record, even past the state
     for name, weights in saved["parts"].items():
-        part = run.parts[name]
-        target = part.ema.module if part.ema is not None else run.unwrap(name)
-        target.load_state_dict(weights, strict=True)
-    last = rows[-1]["score"]
-    every = run.cfg.keep_best_every
-    return (f"step {best['step']:,} of {run.step:,}, the best of {len(rows)} scorings (every {every:,} steps from "
-            f"step {rows[0]['step']:,}) by {run.recipe.selection}: {best['score']:.4g}; the last step's: {last:.4g}; "
-            f"all in `{SELECTION_FILE}`")
+        _kept_source(run, name).load_state_dict(weights, strict=True)
+    groups, best, last = _groups(run.recipe), saved["groups"], rows[-1]
+    scorings = (f"the best of {len(rows)} scorings (every {run.cfg.keep_best_every:,} steps from step "
+                f"{rows[0]['step']:,}) by {run.recipe.selection}")
+    if list(groups) == [WHOLE]:
+        b = best[WHOLE]
+        return (f"step {b['step']:,} of {run.step:,}, {scorings}: {b['score']:.4g}; the last step's: "
+                f"{last['score']:.4g}; all in `{SELECTION_FILE}`")
+    each = "; ".join(f"{g} from step {best[g]['step']:,} ({best[g]['score']:.4g}, the last step's "
+                     f"{last[key]:.4g})" for g, (key, _) in groups.items())  # fmt: skip
+    return f"{each} of {run.step:,}: each {scorings}; all in `{SELECTION_FILE}`"
 
 
 def write_rows(path: Path, rows: list[dict]) -> None:

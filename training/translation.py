@@ -220,6 +220,11 @@ class TranslatorRecipe(Recipe):
 class Pix2PixRecipe(TranslatorRecipe):
     method, model_name, config = "pix2pix", "pix2pix-day-night", Pix2PixConfig
     description = __doc__
+    # The two U-Nets share no loss term (each has its own L1, GAN term and discriminator), so each
+    # direction is kept at its own best step.
+    selection = (f"PSNR (dB, RGB) on validation scenes (seed {VALIDATION_SEED:,}), each direction's U-Net at its own "
+                 "best step (the two share no loss term)")
+    best_groups = {DAY2NIGHT: (f"{DAY2NIGHT}_psnr", "day_to_night."), NIGHT2DAY: (f"{NIGHT2DAY}_psnr", "night_to_day.")}
 
     def setup(self, run: Run) -> None:
         cfg = run.cfg
