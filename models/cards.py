@@ -21,6 +21,9 @@ _TEMPLATE = """---
 ## Training
 
 - Command: `{{ command }}`
+{%- if earlier_commands %}
+- Resumed from earlier sessions of the same run: {% for earlier in earlier_commands %}`{{ earlier }}`{% if not loop.last %}, then {% endif %}{% endfor %}
+{%- endif %}
 - Seed: {{ seed }}
 - Data: {{ data }}
 - Steps: {{ steps }} (batch {{ batch }}{% if processes and processes > 1 %} on each of {{ processes }} processes{% endif %}), {{ details }}

@@ -308,3 +308,17 @@ def test_keep_best_is_refused_for_a_method_with_no_validation_score(photo_dir, t
         cfg = parse_config(SRResNetConfig, tiny_sr(photo_dir, tmp_path / "r", "--steps", "2",
                                                    "--keep-best-every", "1")[1:])  # fmt: skip
         run_recipe(SRResNetRecipe(), cfg, ["srresnet"])
+
+
+def test_a_resumed_warm_start_keeps_its_init_in_the_card(photo_dir, tmp_path):
+    """--resume without --init: the run is still the warm start it began as (config and card)."""
+    first, warm = tmp_path / "first", tmp_path / "warm"
+    assert train_main(tiny_sr(photo_dir, first, "--steps", "2")) == 0
+    assert train_main(tiny_sr(photo_dir, warm, "--steps", "4", "--stop-after", "2", "--init", str(first))) == 0
+    assert train_main(tiny_sr(photo_dir, warm, "--steps", "4", "--resume", str(warm))) == 0
+    meta = json.loads((warm / "training_meta.json").read_text())
+    assert meta["config"]["init"] == str(first) and f"initialised from `{first}`" in meta["details"]
+    card = (warm / "README.md").read_text()  # both sessions' commands
+    assert "--resume" in meta["command"] and len(meta["earlier_commands"]) == 1
+    assert "Resumed from earlier sessions of the same run: `python -m training srresnet" in card
+    assert f"--stop-after 2 --init {first}`" in card

@@ -388,6 +388,8 @@ class Run:
                 part.scheduler.load_state_dict(saved["scheduler"])
             if part.ema is not None:
                 part.ema.load_state_dict(saved["ema"], strict=True)
+        if saved_config.get("init") and not self.cfg.init:  # a resumed run is still the warm start it began as
+            self.cfg.init = saved_config["init"]
         self.step, self.elapsed = state["step"], state["elapsed"]
         self.log.rows, self.log.window = list(state["log_rows"]), dict(state["log_window"])
         self.extra = dict(state["extra"])
@@ -463,6 +465,7 @@ def run_recipe(recipe: Recipe, cfg: RunConfig, argv: list[str]) -> dict:
         run.load_state(Path(cfg.resume))
     elif cfg.init:
         run.extra["init"] = run.init_from(Path(cfg.init), recipe.init_part)
+    run.extra.setdefault("commands", []).append(command_line(argv))  # every session of the run, for the card
     dataset = recipe.dataset(run)
     acc = run.accelerator
     bar = tqdm(total=cfg.steps, initial=run.step, disable=not run.is_main, desc=recipe.method, unit="step")
@@ -609,7 +612,8 @@ def finish(run: Run) -> dict:
     stopped = run.step < cfg.steps
     meta = {
         "name": recipe.model_name, "method": recipe.method, "summary": info["summary"],
-        "command": command_line(run.argv), "seed": cfg.seed, "data": info["data"], "steps": run.step,
+        "command": command_line(run.argv), "earlier_commands": run.extra.get("commands", [])[:-1],
+        "seed": cfg.seed, "data": info["data"], "steps": run.step,
         "batch": cfg.batch, "processes": run.accelerator.num_processes,
         "details": info["details"] + (f"; {run.extra['init']}" if run.extra.get("init") else ""),
         "wall_seconds": round(run.elapsed, 1), "machine": machine_description(run),
