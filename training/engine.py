@@ -48,7 +48,7 @@ from training.config import ConfigError, RunConfig, config_dict, parse_config
 logger = logging.getLogger(__name__)
 
 STATE_FILE = "state.pt"
-BEST_FILE = "best.pt"  # --keep-best-every: the best-scoring weights so far, with their step and score
+BEST_FILE = "best.pt"  # --keep-best-every: the best weights so far, and each selection group's step and score
 SELECTION_FILE = "selection_log.csv"
 LOG_FILE = "training_log.csv"
 CURVES_ENV = "GAN_GALLERY_CURVES"  # "html" skips the static export (the tests set it: ~5 s a chart)
