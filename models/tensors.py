@@ -19,8 +19,8 @@ def to_signed_tensor(images: np.ndarray) -> torch.Tensor:
 
 
 def from_signed_tensor(x: torch.Tensor) -> np.ndarray:
-    """(N, C, H, W) float in [-1, 1] (clamped) -> (N, H, W, C) uint8."""
-    return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    """(N, C, H, W) float in [-1, 1] (clamped), on any device -> (N, H, W, C) uint8."""
+    return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
 def to_unit_tensor(images: np.ndarray) -> torch.Tensor:

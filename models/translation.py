@@ -69,10 +69,12 @@ def work_size(model: nn.Module) -> int:
 
 @torch.inference_mode()
 def run_generator(generator: nn.Module, images: np.ndarray, batch: int = 16) -> np.ndarray:
-    """(H, W, 3) or (N, H, W, 3) uint8 through one generator -> the same shape, uint8."""
+    """(H, W, 3) or (N, H, W, 3) uint8 through one generator (on whatever device it is) -> the same
+    shape, uint8."""
     generator.eval()
     single = np.asarray(images).ndim == 3
-    x = to_model_range(images)
+    weight = next(generator.parameters(), None)
+    x = to_model_range(images).to(weight.device if weight is not None else "cpu")
     out = np.concatenate([from_signed_tensor(generator(x[i : i + batch])) for i in range(0, len(x), batch)])
     return out[0] if single else out
 

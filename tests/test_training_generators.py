@@ -366,7 +366,7 @@ def test_pix2pix_keeps_each_direction_at_its_best_validation_step_and_a_weaker_d
     model = Pix2PixPair.from_pretrained(out, strict=True)
     exported, kept = model.state_dict(), saved["parts"]["g"]  # kept: the EMA generators' weights
     assert kept.keys() == exported.keys() and all(torch.equal(kept[k], exported[k]) for k in kept)
-    again = validation_psnr(model, make_pairs(3, 32, VALIDATION_SEED), torch.device("cpu"))
+    again = validation_psnr(model, make_pairs(3, 32, VALIDATION_SEED))
     card = _card(out, argv, ema=True)
     for direction in ("day2night", "night2day"):
         best = max(rows, key=lambda r: float(r[f"{direction}_psnr"]))

@@ -243,6 +243,7 @@ class Run:
         self.elapsed = 0.0  # training seconds over all sessions of this run
         self.log = LossLog(self.out / LOG_FILE, cfg.log_every)
         self.extra: dict[str, Any] = {}  # recipe facts kept in the state (e.g. chosen losses)
+        self.kept: dict[str, dict[str, torch.Tensor]] | None = None  # best.pt's weights, once read or written
 
     # -- facts
     @property
@@ -535,7 +536,9 @@ def keep_if_best(run: Run) -> None:
         best[g] = {"step": run.step, "score": figures[groups[g][0]]}
     if run.is_main:
         path = run.out / BEST_FILE
-        kept = torch.load(path, map_location="cpu", weights_only=True)["parts"] if path.is_file() else {}
+        if run.kept is None:  # first improvement of this session: a resumed run's file holds the earlier ones
+            run.kept = torch.load(path, map_location="cpu", weights_only=True)["parts"] if path.is_file() else {}
+        kept = run.kept
         prefixes = tuple(groups[g][1] for g in improved)
         for name in recipe.best_parts:
             current = _kept_source(run, name).state_dict()

@@ -46,10 +46,10 @@ from data.text_scenes import (
     train_scenes,
     validation_scenes,
 )
-from models.gan_int_cls import GanIntCls, MatchingAwareDiscriminator, seeded_z
+from models.gan_int_cls import GanIntCls, MatchingAwareDiscriminator, render, seeded_z
 from models.scene_clip import SceneCLIP
 from models.scene_detector import detect
-from models.tensors import from_signed_tensor, to_signed_tensor
+from models.tensors import to_signed_tensor
 from training.config import RunConfig, option
 from training.engine import Recipe, Run, StepBatches
 from training.text2image import (
@@ -208,10 +208,9 @@ class GanIntClsRecipe(Recipe):
             scenes = validation_scenes(VALIDATION_CAPTIONS).scenes
             self.validation = (scenes, self.clip.encode_text([caption(sc) for sc in scenes]).detach())
         scenes, text = self.validation
-        model = run.parts["g"].ema.module.eval()
+        model = run.parts["g"].ema.module
         z = seeded_z(list(range(len(scenes))), model.z_dim)
-        images = from_signed_tensor(model(z.to(run.device), text.to(run.device)).float().cpu())
-        reads = [detect(im) for im in images]
+        reads = [detect(im) for im in render(model, z.to(run.device), text.to(run.device))]
         count = np.mean([len(r) == len(sc.objects) for sc, r in zip(scenes, reads, strict=True)])
         colour = np.mean([len({o.colour for o in sc.objects} & {d.colour for d in r}) / len({o.colour for o in sc.objects})
                           for sc, r in zip(scenes, reads, strict=True)])  # fmt: skip

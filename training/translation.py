@@ -56,7 +56,7 @@ from models.cyclegan import (
 )
 from models.pix2pix import L1_WEIGHT, PatchDiscriminator, Pix2PixPair
 from models.scene_features import HEADS, SceneClassifier, to_classifier_input
-from models.tensors import from_signed_tensor, to_signed_tensor
+from models.tensors import to_signed_tensor
 from models.translation import DAY2NIGHT, NIGHT2DAY, run_generator
 from training.classifiers import ClassifierConfig, ClassifierRecipe, flipped
 from training.config import ConfigError, RunConfig, option
@@ -173,15 +173,12 @@ def optimizer_details(cfg: TranslatorConfig) -> str:
     return f"Adam lr {cfg.lr:g}{d_lr} betas ({cfg.beta1:g}, 0.999), {schedule}"
 
 
-def validation_psnr(model: nn.Module, pairs, device: torch.device) -> dict[str, float]:
+def validation_psnr(model: nn.Module, pairs) -> dict[str, float]:
     """PSNR (dB, RGB, as the benchmark reads it) of both directions on the validation pairs, and
     their mean as the score."""
-    model.eval()
     figures = {}
     for direction, (source, truth) in {DAY2NIGHT: (pairs.day, pairs.night), NIGHT2DAY: (pairs.night, pairs.day)}.items():
-        g = model.generator(direction)
-        out = np.concatenate([from_signed_tensor(g(to_signed_tensor(source[i : i + 16]).to(device)).float().cpu())
-                              for i in range(0, len(source), 16)])  # fmt: skip
+        out = run_generator(model.generator(direction), source)
         figures[f"{direction}_psnr"] = float(np.mean([psnr(t, o, y_channel=False) for o, t in zip(out, truth, strict=True)]))
     figures["score"] = float(np.mean(list(figures.values())))
     return figures
@@ -205,7 +202,7 @@ class TranslatorRecipe(Recipe):
     def score(self, run: Run) -> dict[str, float]:
         if not hasattr(self, "validation_pairs"):
             self.validation_pairs = make_pairs(run.cfg.validation_scenes, run.cfg.size, VALIDATION_SEED)
-        return validation_psnr(run.parts["g"].ema.module, self.validation_pairs, run.device)
+        return validation_psnr(run.parts["g"].ema.module, self.validation_pairs)
 
     def export(self, run: Run) -> nn.Module:
         return run.parts["g"].ema.module.cpu()
