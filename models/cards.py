@@ -24,6 +24,9 @@ _TEMPLATE = """---
 {%- if earlier_commands %}
 - Resumed from earlier sessions of the same run: {% for earlier in earlier_commands %}`{{ earlier }}`{% if not loop.last %}, then {% endif %}{% endfor %}
 {%- endif %}
+{%- if lineage %}
+- Warm-start lineage, oldest first: {% for parent in lineage %}`{{ parent.command }}` ({{ parent.steps }} steps, {{ parent.date }}){% if not loop.last %}, then {% endif %}{% endfor %}, then the command above
+{%- endif %}
 - Seed: {{ seed }}
 - Data: {{ data }}
 - Steps: {{ steps }} (batch {{ batch }}{% if processes and processes > 1 %} on each of {{ processes }} processes{% endif %}), {{ details }}

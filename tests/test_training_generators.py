@@ -162,6 +162,61 @@ def test_init_warm_starts_the_generator_and_says_so(tmp_path):
     assert not (tmp_path / "bad").exists()
 
 
+def test_init_carries_the_discriminator_the_lineage_and_warms_d_up(tmp_path):
+    first, second, third = tmp_path / "first", tmp_path / "second", tmp_path / "third"
+    base = ["--faces", "16", "--batch", "4", "--width", "4", "--log-every", "1", *FAST]
+    _run(["dcgan", "--steps", "3", *base, "--out", str(first)])
+    saved_d = load_file(first / "discriminator.safetensors")
+    # --d-warmup: D learns, G stays exactly the export it started from (no G step, no EMA update)
+    argv = _run(["dcgan", "--steps", "2", "--d-warmup", "2", *base, "--init", str(first), "--out", str(second)])
+    parts = torch.load(second / "state.pt", map_location="cpu", weights_only=True)["parts"]
+    start = DCGANGenerator.from_pretrained(first, strict=True)
+    trained = parts["g"]["module"]
+    assert all(torch.equal(v, trained[k]) for k, v in start.named_parameters())
+    ema = {k.removeprefix("module."): v for k, v in parts["g"]["ema"].items() if k.startswith("module.")}
+    assert all(torch.equal(v, ema[k]) for k, v in start.state_dict().items())
+    assert any(not torch.equal(saved_d[k], parts["d"]["module"][k]) for k in saved_d if saved_d[k].is_floating_point())
+    card = _card(second, argv, ema=True)
+    assert "d initialised from its `discriminator.safetensors`" in card and "first 2 steps train D alone" in card
+    # the discriminator was carried: at a vanishing D learning rate it is the first run's after one step
+    _run(["dcgan", "--steps", "1", "--d-lr", "1e-12", *base, "--init", str(first), "--out", str(third)])
+    d = torch.load(third / "state.pt", map_location="cpu", weights_only=True)["parts"]["d"]["module"]
+    assert all(torch.allclose(saved_d[k].float(), d[k].float(), atol=1e-6) for k in saved_d if k.endswith("weight_orig"))
+    # a third generation lists both ancestors, oldest first; a D of another configuration starts fresh
+    fourth = tmp_path / "fourth"
+    _run(["dcgan", "--steps", "1", "--minibatch-std", *base, "--init", str(second), "--out", str(fourth)])
+    card = (fourth / "README.md").read_text()
+    lineage = next(line for line in card.splitlines() if line.startswith("- Warm-start lineage"))
+    assert lineage.index(f"--out {first}`") < lineage.index(f"--out {second}`")
+    assert "d starts fresh (its `discriminator.safetensors` does not fit this configuration)" in card
+
+
+def test_dcgan_keeps_the_best_by_validation_fd_on_the_judge(tmp_path):
+    from data.faces import make_faces
+    from eval.metrics import frechet_distance_from_features
+    from models.classifiers import extract_features
+    from models.dcgan import sample_z
+    from models.tensors import to_signed_tensor
+
+    clf_dir, out = tmp_path / "clf", tmp_path / "g"
+    _run(["face-classifier", "--steps", "2", "--faces", "16", "--test-faces", "8", "--batch", "8", "--width", "4",
+          *FAST, "--out", str(clf_dir)])  # fmt: skip
+    _run(["dcgan", "--steps", "4", "--faces", "16", "--batch", "4", "--width", "4", "--keep-best-every", "2",
+          "--judge", str(clf_dir), *FAST, "--out", str(out)])  # fmt: skip
+    with open(out / "selection_log.csv") as f:
+        rows = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+    assert [r["step"] for r in rows] == [2, 4] and all(r["score"] == -r["fd"] for r in rows)
+    best = max(rows, key=lambda r: r["score"])
+    # the exported generator scores exactly what the log says of the step it was kept from
+    g, clf = DCGANGenerator.from_pretrained(out, strict=True), FaceAttributeClassifier.from_pretrained(clf_dir)
+    with torch.no_grad():
+        fake = g.eval()(sample_z(1000, g.z_dim, 5000))
+        real = to_signed_tensor(make_faces(1000, 64, 5000).images)
+        fd = frechet_distance_from_features(extract_features(clf, fake).numpy(), extract_features(clf, real).numpy())
+    assert fd == pytest.approx(best["fd"], rel=1e-6)
+    assert f"step {int(best['step'])} of 4" in (out / "README.md").read_text()
+
+
 def test_replot_redraws_the_curves_from_the_log(tmp_path):
     out = tmp_path / "run"
     _run(["dcgan", "--steps", "4", "--faces", "16", "--batch", "4", "--width", "4", "--log-every", "2", *FAST,
@@ -331,6 +386,8 @@ def test_scene_classifier_trains_and_reports_accuracy(tmp_path):
 @pytest.mark.parametrize(("argv", "message"), [
     (["dcgan", "--lr", "0"], "--lr must be greater than 0"),
     (["dcgan", "--schedule", "step"], "--schedule must be one of constant, cosine, linear-decay"),
+    (["dcgan", "--data", "photos", "--keep-best-every", "10"], "it cannot judge a model trained on --data"),
+    (["dcgan", "--steps", "10", "--d-warmup", "10"], "--d-warmup (10) must be below --steps (10)"),
     (["acgan", "--conditioning", "add"], "--conditioning must be one of multiply, concat"),
     (["face-classifier", "--warmup", "1"], "--warmup must be at most 0.99"),
     (["fashion-classifier", "--faces", "10"], "unknown option(s) --faces"),

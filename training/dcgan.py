@@ -45,6 +45,7 @@ from training.engine import Recipe, Run, StepBatches
 logger = logging.getLogger(__name__)
 
 FACE_TRAIN_SEED, FACE_CLASSIFIER_SEED, FACE_JUDGE_AUG_SEED = 1000, 2000, 4000  # evaluation renders: 3000, 3001
+FACE_VALIDATION_SEED, VALIDATION_FACES = 5000, 1000  # --keep-best-every: renders and latents of the score
 FACE_DATA = ("procedural faces from data/faces.py (64x64; attributes smile, glasses, hair colour, "
              "skin tone, background, with pose/shape jitter), {n} renders, render seed {seed}, "
              "random horizontal flips")  # fmt: skip
@@ -93,6 +94,19 @@ class DCGANConfig(GANConfig):
                            "nearest x2 + 3x3 convolution (no checkerboard)", choices=UPSAMPLING)
     minibatch_std: bool = option(False, "append the batch's feature deviation to D's last layer (Karras et al. "
                                  "2018), so a generator that drops a mode is seen")
+    d_warmup: int = option(0, "first steps that train D alone, G frozen (for --init: a fresh discriminator "
+                           "learns the data before its gradients reach the warm-started generator)", min=0)
+    judge: str = option("", "face-attribute classifier whose features score --keep-best-every (default: "
+                        "models/weights/face-attribute-classifier)")
+
+    def validate(self) -> None:
+        super().validate()
+        if self.data and self.keep_best_every:
+            raise ConfigError("--keep-best-every scores procedural faces (FD on the face-attribute classifier's "
+                              "features); it cannot judge a model trained on --data")
+        if self.d_warmup >= self.steps:
+            raise ConfigError(f"--d-warmup ({self.d_warmup}) must be below --steps ({self.steps}): the generator "
+                              "would never train")
 
 
 @dataclass
@@ -191,6 +205,10 @@ def save_samples(images: torch.Tensor, path: Path, cols: int = 8) -> None:
 class DCGANRecipe(Recipe):
     method, model_name, config = "dcgan", "dcgan-faces", DCGANConfig
     description = __doc__
+    companions = {"d": "discriminator.safetensors"}
+    selection = (f"minus the FD (face-attribute-classifier features) of {VALIDATION_FACES:,} EMA samples (z seed "
+                 f"{FACE_VALIDATION_SEED}) vs {VALIDATION_FACES:,} validation renders (render seed "
+                 f"{FACE_VALIDATION_SEED}; the evaluation's are 3000 and 3001)")
 
     def setup(self, run: Run) -> None:
         cfg = run.cfg
@@ -224,17 +242,43 @@ class DCGANRecipe(Recipe):
     def train_step(self, run: Run, batch: torch.Tensor, step: int) -> dict[str, float]:
         g, d = run.parts["g"].module, run.parts["d"].module
         real = channels_last(batch)
-        fake = g(torch.randn(len(real), run.unwrap("g").z_dim, device=run.device))
+        warmup = step < run.cfg.d_warmup
+        with torch.set_grad_enabled(not warmup):
+            fake = g(torch.randn(len(real), run.unwrap("g").z_dim, device=run.device))
         d.requires_grad_(True)
         r, f = d(real), d(fake.detach())
         d_loss = d_adversarial(r, f, run.cfg.loss)
         run.update("d", d_loss)
-        d.requires_grad_(False)
-        g_loss = g_adversarial(d(fake), run.cfg.loss)
-        run.update("g", g_loss)
-        d.requires_grad_(True)
+        if warmup:  # G frozen: its loss against the D of this step, for the log only
+            g_loss = g_adversarial(f.detach(), run.cfg.loss)
+        else:
+            d.requires_grad_(False)
+            g_loss = g_adversarial(d(fake), run.cfg.loss)
+            run.update("g", g_loss)
+            d.requires_grad_(True)
         return {"d_loss": d_loss.item(), "d_real": torch.sigmoid(r).mean().item(),
                 "d_fake": torch.sigmoid(f).mean().item(), "g_loss": g_loss.item()}  # fmt: skip
+
+    @torch.no_grad()
+    def score(self, run: Run) -> dict[str, float]:
+        """-FD of the EMA generator on the judge's features (validation renders), and the share of
+        samples the judge reads with glasses and smiling (the renders: about half each)."""
+        from eval.metrics import frechet_distance_from_features
+        from models.catalog import WEIGHTS_DIR
+        from models.classifiers import extract_features
+
+        if not hasattr(self, "validation"):
+            judge_dir = Path(run.cfg.judge) if run.cfg.judge else WEIGHTS_DIR / FaceClassifierRecipe.model_name
+            judge = FaceAttributeClassifier.from_pretrained(judge_dir, strict=True).to(run.device)
+            real = to_signed_tensor(make_faces(VALIDATION_FACES, 64, FACE_VALIDATION_SEED).images).to(run.device)
+            self.validation = (judge, extract_features(judge, real).cpu().numpy())
+        judge, real_features = self.validation
+        model = run.parts["g"].ema.module.eval()
+        z = sample_z(VALIDATION_FACES, model.z_dim, FACE_VALIDATION_SEED).to(run.device)
+        fake = torch.cat([model(z[i:i + 250]) for i in range(0, len(z), 250)])
+        reads = judge.predict(fake)
+        fd = frechet_distance_from_features(extract_features(judge, fake).cpu().numpy(), real_features)
+        return {"score": -fd, "fd": fd, **{k: float((reads[k] > 0.5).float().mean()) for k in BINARY_ATTRIBUTES}}
 
     def export(self, run: Run) -> nn.Module:
         return export_ema(run)
@@ -251,6 +295,7 @@ class DCGANRecipe(Recipe):
             "data": self.data_desc, "tags": ["dcgan", "gan-gallery"], "limitations": LIMITATIONS,
             "details": f"width {cfg.width}, {LOSS_NAMES[cfg.loss]}, discriminator {D_NORM_NAMES[cfg.d_norm]}"
                        + (" and a minibatch standard-deviation channel (Karras et al. 2018)" if cfg.minibatch_std else "")
+                       + (f", the first {cfg.d_warmup:,} steps train D alone (G frozen)" if cfg.d_warmup else "")
                        + f", generator upsampling {UPSAMPLE_NAMES[cfg.upsample]}, {gan_details(cfg)}",
         }  # fmt: skip
 

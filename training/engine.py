@@ -67,6 +67,10 @@ class Recipe:
     description: str = ""
     init_part: str = "g"  # the part --init warm-starts (the exported model's class loads the checkpoint)
     init_keep: tuple[str, ...] = ()  # state-dict keys --init leaves as setup made them (data-derived buffers)
+    # Parts saved beside the export as {part: file} (safetensors of the part's weights), so that a
+    # later --init warm-starts them too (a GAN's discriminator: a fresh one first knocks the
+    # warm-started generator about). A file whose keys or shapes do not fit leaves the part fresh.
+    companions: dict[str, str] = {}
 
     def setup(self, run: Run) -> None:
         """Create the models with run.add(...)."""
@@ -362,7 +366,24 @@ class Run:
 
             m = json.loads(meta.read_text())
             before = f" (its run: `{m.get('command', '?')}`, {m.get('steps', '?')} steps, {m.get('date', '?')})"
-        return f"warm start: {name} initialised from `{directory}`{before}"
+            # the whole chain of warm starts this run continues, oldest first
+            self.extra["lineage"] = [*m.get("lineage", []), {k: m.get(k, "?") for k in ("command", "steps", "date")}]
+        companions = [self.init_companion(Path(directory), part, file) for part, file in self.recipe.companions.items()]
+        return "; ".join([f"warm start: {name} initialised from `{directory}`{before}", *companions])
+
+    def init_companion(self, directory: Path, name: str, file: str) -> str:
+        """--init for a companion part: its weights from `directory/file` when they fit."""
+        from safetensors.torch import load_file
+
+        path = directory / file
+        if not path.is_file():
+            return f"{name} starts fresh (no `{file}` there)"
+        try:
+            self.unwrap(name).load_state_dict(load_file(path), strict=True)
+        except RuntimeError as exc:
+            logger.warning("--init: %s does not fit part %s, which starts fresh: %s", path, name, str(exc)[:200])
+            return f"{name} starts fresh (its `{file}` does not fit this configuration)"
+        return f"{name} initialised from its `{file}`"
 
     def load_state(self, directory: Path) -> None:
         path = Path(directory) / STATE_FILE
@@ -605,6 +626,7 @@ def finish(run: Run) -> dict:
     model = recipe.export(run)
     model.eval()
     model.save_pretrained(run.out)
+    save_companions(run)
     run.log.save()
     write_rows(run.out / SELECTION_FILE, run.extra.get("selection", []))
     curves = run.log.plot(run.out, f"{recipe.model_name} training losses")
@@ -628,11 +650,21 @@ def finish(run: Run) -> dict:
         "limitations": " ".join(x for x in (info.get("limitations", ""), cfg.note, "Stopped by its time budget before "
                                             "the requested steps." if stopped else "") if x),
         "steps_per_second": round(run.step / run.elapsed, 3) if run.elapsed else None,
+        "lineage": run.extra.get("lineage", []),
     }  # fmt: skip
     meta.update({k: v for k, v in info.items() if k not in meta})
     write_model_card(run.out, meta, evaluation=info.get("metrics"))
     logger.info("saved %s (%.1f min, %d steps)", run.out, run.elapsed / 60, run.step)
     return meta
+
+
+def save_companions(run: Run) -> None:
+    """The recipe's companion parts, each as safetensors beside the export (see Recipe.companions)."""
+    from safetensors.torch import save_file
+
+    for name, file in run.recipe.companions.items():
+        weights = {k: v.detach().cpu().contiguous() for k, v in run.unwrap(name).state_dict().items()}
+        save_file(weights, run.out / file)
 
 
 def _ema_decay(cfg: RunConfig) -> Any:
