@@ -168,7 +168,8 @@ def test_init_carries_the_discriminator_the_lineage_and_warms_d_up(tmp_path):
     _run(["dcgan", "--steps", "3", *base, "--out", str(first)])
     saved_d = load_file(first / "discriminator.safetensors")
     # --d-warmup: D learns, G stays exactly the export it started from (no G step, no EMA update)
-    argv = _run(["dcgan", "--steps", "2", "--d-warmup", "2", *base, "--init", str(first), "--out", str(second)])
+    warm = ["dcgan", "--steps", "3", "--d-warmup", "2", *base, "--init", str(first), "--out", str(second)]
+    _run([*warm, "--stop-after", "2"])  # paused after the two warm-up steps
     parts = torch.load(second / "state.pt", map_location="cpu", weights_only=True)["parts"]
     start = DCGANGenerator.from_pretrained(first, strict=True)
     trained = parts["g"]["module"]
@@ -176,6 +177,7 @@ def test_init_carries_the_discriminator_the_lineage_and_warms_d_up(tmp_path):
     ema = {k.removeprefix("module."): v for k, v in parts["g"]["ema"].items() if k.startswith("module.")}
     assert all(torch.equal(v, ema[k]) for k, v in start.state_dict().items())
     assert any(not torch.equal(saved_d[k], parts["d"]["module"][k]) for k in saved_d if saved_d[k].is_floating_point())
+    argv = _run([*warm, "--resume", str(second)])
     card = _card(second, argv, ema=True)
     assert "d initialised from its `discriminator.safetensors`" in card and "first 2 steps train D alone" in card
     # the discriminator was carried: at a vanishing D learning rate it is the first run's after one step
@@ -187,7 +189,7 @@ def test_init_carries_the_discriminator_the_lineage_and_warms_d_up(tmp_path):
     _run(["dcgan", "--steps", "1", "--minibatch-std", *base, "--init", str(second), "--out", str(fourth)])
     card = (fourth / "README.md").read_text()
     lineage = next(line for line in card.splitlines() if line.startswith("- Warm-start lineage"))
-    assert lineage.index(f"--out {first}`") < lineage.index(f"--out {second}`")
+    assert lineage.index(f"--out {first}`") < lineage.index(f"--out {second}")
     assert "d starts fresh (its `discriminator.safetensors` does not fit this configuration)" in card
 
 
