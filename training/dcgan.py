@@ -262,23 +262,23 @@ class DCGANRecipe(Recipe):
     @torch.no_grad()
     def score(self, run: Run) -> dict[str, float]:
         """-FD of the EMA generator on the judge's features (validation renders), and the share of
-        samples the judge reads with glasses and smiling (the renders: about half each)."""
+        samples the judge reads with glasses and smiling (the renders: about half each). The
+        samples go through the evaluation's path: uint8 images, judged on the CPU."""
         from eval.metrics import frechet_distance_from_features
         from models.catalog import WEIGHTS_DIR
         from models.classifiers import extract_features
+        from models.latent_arithmetic import generate_and_judge
 
         if not hasattr(self, "validation"):
             judge_dir = Path(run.cfg.judge) if run.cfg.judge else WEIGHTS_DIR / FaceClassifierRecipe.model_name
-            judge = FaceAttributeClassifier.from_pretrained(judge_dir, strict=True).to(run.device)
-            real = to_signed_tensor(make_faces(VALIDATION_FACES, 64, FACE_VALIDATION_SEED).images).to(run.device)
-            self.validation = (judge, extract_features(judge, real).cpu().numpy())
+            judge = FaceAttributeClassifier.from_pretrained(judge_dir, strict=True)
+            real = to_signed_tensor(make_faces(VALIDATION_FACES, 64, FACE_VALIDATION_SEED).images)
+            self.validation = (judge, extract_features(judge, real).numpy())
         judge, real_features = self.validation
-        model = run.parts["g"].ema.module.eval()
-        z = sample_z(VALIDATION_FACES, model.z_dim, FACE_VALIDATION_SEED).to(run.device)
-        fake = torch.cat([model(z[i:i + 250]) for i in range(0, len(z), 250)])
-        reads = judge.predict(fake)
-        fd = frechet_distance_from_features(extract_features(judge, fake).cpu().numpy(), real_features)
-        return {"score": -fd, "fd": fd, **{k: float((reads[k] > 0.5).float().mean()) for k in BINARY_ATTRIBUTES}}
+        z = sample_z(VALIDATION_FACES, run.unwrap("g").z_dim, FACE_VALIDATION_SEED).to(run.device)
+        samples, reads = generate_and_judge(run.parts["g"].ema.module, judge, z)
+        fd = frechet_distance_from_features(extract_features(judge, to_signed_tensor(samples)).numpy(), real_features)
+        return {"score": -fd, "fd": fd, **{k: float(np.mean(reads.probs[k] > 0.5)) for k in BINARY_ATTRIBUTES}}
 
     def export(self, run: Run) -> nn.Module:
         return export_ema(run)
